@@ -1,1 +1,17 @@
-pub mod placeholder {}
+//! fgsm-wasm: adversarial examples (FGSM, Goodfellow et al. 2015) for an ONNX classifier whose file
+//! carries its own gradient graph, run by tract — natively and in the browser.
+//!
+//! The core (`model`, `attack`, `image`, `digits`) is plain Rust and builds for every target; `wasm`
+//! holds every `#[wasm_bindgen]` item and only converts types and errors.
+
+pub mod attack;
+pub mod digits;
+pub mod error;
+pub mod image;
+pub mod model;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use attack::{Adversarial, FgsmOptions, fgsm};
+pub use error::{Error, Result};
+pub use model::{Gradient, Model};

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Builds, serves, tests and benchmarks fgsm-wasm. Each command installs what it needs first.
+#
+#   ./build.sh serve [PORT]   build the site into site/ and serve it (default port 8080)
+#   ./build.sh test           every test: native (cargo) and in headless Chromium
+#   ./build.sh bench          benchmark: native tract, tract wasm and onnxruntime-web in Chromium
+#   ./build.sh site           only build site/
+set -euo pipefail
+cd "$(dirname "$0")"
+
+WASM_TARGET=wasm32-unknown-unknown
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# --- tools -----------------------------------------------------------------------------------------
+
+need_rust_wasm() {
+  if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
+    say "adding the $WASM_TARGET target"
+    rustup target add "$WASM_TARGET"
+  fi
+  # wasm-bindgen-cli must be exactly the crate's wasm-bindgen version, or the glue breaks at run time.
+  local want have
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[" ]/, ""); sub(/version=/, ""); print; exit }' Cargo.lock)
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+  if [ "$have" != "$want" ]; then
+    say "installing wasm-bindgen-cli $want (found '${have:-none}')"
+    cargo install wasm-bindgen-cli --version "=$want" --locked
+  fi
+}
+
+need_npm() {
+  # node_modules/.package-lock.json is npm's record of what it installed: reinstall when the
+  # committed lockfile is newer or differs.
+  if ! cmp -s <(node -e 'const l=require("./package-lock.json");console.log(JSON.stringify(l.packages))') \
+              <(node -e 'try{const l=require("./node_modules/.package-lock.json");console.log(JSON.stringify(l.packages))}catch{}' 2>/dev/null); then
+    say "installing npm packages from package-lock.json"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+need_chromium() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    say "installing Debian's chromium and chromium-driver"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium chromium-driver
+  fi
+}
+
+# --- build -----------------------------------------------------------------------------------------
+
+build_wasm() {
+  need_rust_wasm
+  need_npm
+  say "building the wasm (release, SIMD128)"
+  # --lib: the CLI binary is native-only.
+  cargo build --release --lib --target "$WASM_TARGET"
+  local raw="target/$WASM_TARGET/release/fgsm_wasm.wasm"
+  local glue=target/pkg opt=target/pkg-opt
+  if [ ! -f "$glue/fgsm_wasm_bg.wasm" ] || [ "$raw" -nt "$glue/fgsm_wasm_bg.wasm" ]; then
+    wasm-bindgen "$raw" --target web --out-dir "$glue"
+  fi
+  # wasm-opt takes minutes: rerun it only when wasm-bindgen produced a new module.
+  mkdir -p "$opt"
+  if [ ! -f "$opt/fgsm_wasm_bg.wasm" ] || [ "$glue/fgsm_wasm_bg.wasm" -nt "$opt/fgsm_wasm_bg.wasm" ]; then
+    say "wasm-opt -Oz (binaryen from npm)"
+    node_modules/.bin/wasm-opt -Oz "$glue/fgsm_wasm_bg.wasm" -o "$opt/fgsm_wasm_bg.wasm.tmp"
+    mv "$opt/fgsm_wasm_bg.wasm.tmp" "$opt/fgsm_wasm_bg.wasm"
+  fi
+}
+
+# site/ is exactly what a static host serves: www/, the wasm and its glue under pkg/, and each
+# model's files under models/<name>/.
+build_site() {
+  build_wasm
+  say "assembling site/"
+  rm -rf site
+  mkdir -p site/pkg site/models
+  cp -R www/. site/
+  cp target/pkg/fgsm_wasm.js target/pkg/fgsm_wasm.d.ts site/pkg/
+  cp target/pkg-opt/fgsm_wasm_bg.wasm site/pkg/
+  for card in models/*/model.json; do
+    local dir name
+    dir=$(dirname "$card")
+    name=$(basename "$dir")
+    mkdir -p "site/models/$name"
+    find "$dir" -maxdepth 1 -type f \( -name 'model.onnx' -o -name 'model.json' -o -name '*.bin' \
+      -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "site/models/$name/" \;
+  done
+  ls -l site/pkg >&2
+}
+
+# --- commands --------------------------------------------------------------------------------------
+
+cmd_serve() {
+  build_site
+  say "serving site/"
+  exec node tests/support/serve.mjs site "${1:-8080}"
+}
+
+cmd_test() {
+  need_chromium
+  say "native tests (cargo test)"
+  cargo test --features cli
+  build_site
+  say "browser tests (headless Chromium)"
+  node --test --test-concurrency=1 tests/browser/
+}
+
+cmd_bench() {
+  need_chromium
+  build_site
+  say "native benchmark"
+  cargo run --profile native --features cli --bin fgsm -- bench
+  say "browser benchmark"
+  node tests/bench/bench.mjs
+}
+
+case "${1:-}" in
+  serve) shift; cmd_serve "$@" ;;
+  test) cmd_test ;;
+  bench) cmd_bench ;;
+  site) build_site ;;
+  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,166 @@
+//! Native command line for the same core the browser runs: evaluate a model under FGSM, benchmark
+//! it, or attack a PNG. Built only with `--features cli`, so none of it reaches the wasm.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use fgsm_wasm::model::argmax;
+use fgsm_wasm::{FgsmOptions, Model, digits, fgsm, image};
+
+#[derive(Parser)]
+#[command(about = "FGSM adversarial examples with an ONNX model that carries its gradient graph")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Clean accuracy and FGSM error rate on the shipped test digits.
+    Eval {
+        #[arg(long, default_value = "models/mnist/model.onnx")]
+        model: PathBuf,
+        #[arg(long, default_value = "models/mnist/test-digits.bin")]
+        digits: PathBuf,
+        #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.15,0.2,0.25,0.3")]
+        eps: Vec<f32>,
+    },
+    /// Median times of load, predict, gradient and FGSM (one thread).
+    Bench {
+        #[arg(long, default_value = "models/mnist/model.onnx")]
+        model: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
+    /// Attack a PNG (resized to the model's input) and write the adversarial PNG.
+    Attack {
+        #[arg(long, default_value = "models/mnist/model.onnx")]
+        model: PathBuf,
+        #[arg(long)]
+        image: PathBuf,
+        #[arg(long)]
+        eps: f32,
+        /// Targeted: the class the image should become.
+        #[arg(long)]
+        target: Option<usize>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> AnyResult<()> {
+    match Cli::parse().command {
+        Command::Eval { model, digits, eps } => eval(&load(&model)?, &digits, &eps),
+        Command::Bench { model, runs } => bench(&model, runs),
+        Command::Attack { model, image, eps, target, out } => attack(&load(&model)?, &image, eps, target, &out),
+    }
+}
+
+fn load(path: &PathBuf) -> AnyResult<Model> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Model::from_onnx_bytes(&bytes)?)
+}
+
+fn eval(model: &Model, path: &PathBuf, eps_list: &[f32]) -> AnyResult<()> {
+    let digits = digits::parse(&std::fs::read(path)?)?;
+    let mut correct = 0;
+    for d in &digits {
+        correct += usize::from(argmax(&model.predict(&d.pixels)?) == d.label as usize);
+    }
+    println!("digits: {}", digits.len());
+    println!("clean accuracy: {:.2} %", 100.0 * correct as f64 / digits.len() as f64);
+    for &eps in eps_list {
+        let mut wrong = 0;
+        for d in &digits {
+            let adv = fgsm(model, &d.pixels, eps, FgsmOptions::default())?;
+            wrong += usize::from(argmax(&adv.probs) != d.label as usize);
+        }
+        println!(
+            "FGSM ε = {eps:.2}: error {:.2} % (label = model's prediction)",
+            100.0 * wrong as f64 / digits.len() as f64
+        );
+    }
+    Ok(())
+}
+
+fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
+    let bytes = std::fs::read(path)?;
+    let loads: Vec<f64> =
+        (0..5).map(|_| time(|| Model::from_onnx_bytes(&bytes).map(drop))).collect::<Result<_, _>>()?;
+    let model = Model::from_onnx_bytes(&bytes)?;
+    // Two images taken in turn, so that the model's memo of the last image never answers.
+    let n = model.input_len();
+    let images =
+        [(0..n).map(|i| (i % 7) as f32 / 7.0).collect::<Vec<_>>(), (0..n).map(|i| (i % 5) as f32 / 5.0).collect()];
+    let mut turn = 0usize;
+    let mut next = || {
+        turn += 1;
+        &images[turn % 2]
+    };
+    let predict = median(runs, || model.predict(next()).map(drop))?;
+    let gradient = median(runs, || model.input_gradient(next(), 0).map(drop))?;
+    let attack = median(runs, || fgsm(&model, next(), 0.1, FgsmOptions::default()).map(drop))?;
+    let mut eps = 0.0;
+    let slider = median(runs, || {
+        eps = (eps + 0.01) % 0.5;
+        fgsm(&model, &images[0], eps, FgsmOptions::default()).map(drop)
+    })?;
+    println!(
+        "model: {} ({} bytes), input {:?}, {} classes",
+        path.display(),
+        bytes.len(),
+        model.input_shape(),
+        model.num_classes()
+    );
+    println!("native tract, 1 thread, median of {runs} runs (ms):");
+    println!("  load (parse + optimise both plans) {:>9.3}  (median of 5)", median_of(loads));
+    println!("  predict                            {predict:>9.3}");
+    println!("  input gradient                     {gradient:>9.3}");
+    println!("  fgsm, new image                    {attack:>9.3}");
+    println!("  fgsm, same image new ε (slider)    {slider:>9.3}");
+    Ok(())
+}
+
+fn attack(model: &Model, input: &PathBuf, eps: f32, target: Option<usize>, out: &PathBuf) -> AnyResult<()> {
+    let [_, c, h, w] = model.input_shape();
+    let rgba =
+        ::image::open(input)?.resize_exact(w as u32, h as u32, ::image::imageops::FilterType::Triangle).to_rgba8();
+    let pixels = image::rgba_to_pixels(rgba.as_raw(), c)?;
+    let clean = model.predict(&pixels)?;
+    let adv = fgsm(model, &pixels, eps, FgsmOptions { label: target, targeted: target.is_some() })?;
+    let rgba = image::pixels_to_rgba(&adv.adversarial, c)?;
+    ::image::RgbaImage::from_raw(w as u32, h as u32, rgba).ok_or("image size")?.save(out)?;
+    let top = |p: &[f32]| (argmax(p), p[argmax(p)]);
+    println!(
+        "clean: class {} (p = {:.3}); adversarial: class {} (p = {:.3}); wrote {}",
+        top(&clean).0,
+        top(&clean).1,
+        top(&adv.probs).0,
+        top(&adv.probs).1,
+        out.display()
+    );
+    Ok(())
+}
+
+fn time<E>(f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Median in ms of `runs` calls, after 3 warm-up calls.
+fn median<E>(runs: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+    for _ in 0..3 {
+        f()?;
+    }
+    let times = (0..runs.max(1)).map(|_| time(&mut f)).collect::<Result<Vec<_>, _>>()?;
+    Ok(median_of(times))
+}
+
+fn median_of(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}

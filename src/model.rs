@@ -1,0 +1,292 @@
+//! An ONNX classifier that carries its own gradient graph, loaded once into two tract plans:
+//! forward only (`image → logits`) and forward + gradient (`image, label → logits, loss, input_grad`).
+//!
+//! The model format is described in models/README.md.
+
+use std::sync::{Arc, Mutex};
+
+use tract_onnx::pb;
+use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+use tract_onnx::pb::type_proto::Value as TypeValue;
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+
+pub const IMAGE: &str = "image";
+pub const LABEL: &str = "label";
+pub const LOGITS: &str = "logits";
+pub const LOSS: &str = "loss";
+pub const INPUT_GRAD: &str = "input_grad";
+
+/// ONNX `TensorProto.DataType` codes of the two input types.
+const ONNX_FLOAT: i32 = 1;
+const ONNX_INT64: i32 = 7;
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// The loss of one labelled input and its gradient with respect to the input pixels.
+#[derive(Clone, Debug)]
+pub struct Gradient {
+    /// Cross-entropy of the logits against the label.
+    pub loss: f32,
+    /// ∂loss/∂image, same layout as the pixels (CHW).
+    pub grad: Vec<f32>,
+}
+
+/// What was last computed for one image, so that moving the ε slider (same image, same label)
+/// costs one forward pass instead of a forward, a gradient and another forward.
+struct Memo {
+    pixels: Vec<f32>,
+    probs: Vec<f32>,
+    gradient: Option<(usize, Gradient)>,
+}
+
+pub struct Model {
+    input_shape: [usize; 4],
+    num_classes: usize,
+    forward: Plan,
+    gradient: Plan,
+    memo: Mutex<Option<Memo>>,
+}
+
+impl Model {
+    /// Parses ONNX bytes once and prepares both plans. Every way a file can be unfit (not ONNX, no
+    /// gradient graph, dynamic image size, operators tract lacks) comes back as an `Error`.
+    pub fn from_onnx_bytes(bytes: &[u8]) -> Result<Model> {
+        if bytes.is_empty() {
+            return Err(Error::Parse("the file is empty".into()));
+        }
+        let onnx = tract_onnx::onnx();
+        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| Error::Parse(format!("{e:#}")))?;
+        let graph = proto.graph.as_ref().ok_or_else(|| Error::Parse("the file holds no graph".into()))?;
+        let input_shape = check_interface(graph)?;
+
+        let model = onnx
+            .model_for_proto_model(&proto)
+            .map_err(Error::engine("read the graph"))?
+            .with_input_names([IMAGE, LABEL])
+            .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
+            .and_then(|m| m.with_input_fact(1, i64::fact([1]).into()))
+            .map_err(Error::engine("set the input shapes"))?;
+
+        let gradient = model
+            .clone()
+            .with_outputs_by_name([LOGITS, LOSS, INPUT_GRAD])
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(Error::engine("prepare the gradient plan"))?;
+        // Dropping `label` from the inputs leaves the loss and gradient nodes unreachable from the
+        // outputs, so tract prunes the whole backward pass from this plan.
+        let forward = model
+            .with_input_names([IMAGE])
+            .and_then(|m| m.with_outputs_by_name([LOGITS]))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(Error::engine("prepare the forward plan"))?;
+
+        let num_classes = check_outputs(&gradient, input_shape)?;
+        Ok(Model { input_shape, num_classes, forward, gradient, memo: Mutex::new(None) })
+    }
+
+    /// `[1, C, H, W]`.
+    pub fn input_shape(&self) -> [usize; 4] {
+        self.input_shape
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    /// Number of values an image must have: `C·H·W`.
+    pub fn input_len(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// Class probabilities (softmax of the logits) for CHW pixels in [0, 1].
+    pub fn predict(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        self.check_pixels(pixels)?;
+        if let Some(memo) = self.memo().as_ref().filter(|m| m.pixels == pixels) {
+            return Ok(memo.probs.clone());
+        }
+        let probs = self.probabilities(pixels)?;
+        *self.memo() = Some(Memo { pixels: pixels.to_vec(), probs: probs.clone(), gradient: None });
+        Ok(probs)
+    }
+
+    /// Probabilities without touching the memo: for images that are looked at once, such as each
+    /// adversarial image of an ε sweep.
+    pub(crate) fn probabilities(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        let outputs = self
+            .forward
+            .run(tvec!(self.image_tensor(pixels)?.into()))
+            .map_err(Error::engine("run the forward plan"))?;
+        Ok(softmax(&to_f32_vec(&outputs[0])?))
+    }
+
+    /// Loss and ∂loss/∂pixels for the given label, from the gradient graph inside the model.
+    pub fn input_gradient(&self, pixels: &[f32], label: usize) -> Result<Gradient> {
+        self.check_pixels(pixels)?;
+        self.check_label(label as i64)?;
+        if let Some((_, gradient)) = self
+            .memo()
+            .as_ref()
+            .filter(|m| m.pixels == pixels)
+            .and_then(|m| m.gradient.as_ref())
+            .filter(|(l, _)| *l == label)
+        {
+            return Ok(gradient.clone());
+        }
+        let label_tensor = Tensor::from_shape(&[1], &[label as i64]).map_err(Error::engine("make the label"))?;
+        let outputs = self
+            .gradient
+            .run(tvec!(self.image_tensor(pixels)?.into(), label_tensor.into()))
+            .map_err(Error::engine("run the gradient plan"))?;
+        let probs = softmax(&to_f32_vec(&outputs[0])?);
+        let loss = *to_f32_vec(&outputs[1])?.first().ok_or_else(|| Error::Unsupported("`loss` is empty".into()))?;
+        let gradient = Gradient { loss, grad: to_f32_vec(&outputs[2])? };
+        *self.memo() = Some(Memo { pixels: pixels.to_vec(), probs, gradient: Some((label, gradient.clone())) });
+        Ok(gradient)
+    }
+
+    pub(crate) fn check_label(&self, label: i64) -> Result<usize> {
+        usize::try_from(label)
+            .ok()
+            .filter(|&l| l < self.num_classes)
+            .ok_or(Error::Label { label, classes: self.num_classes })
+    }
+
+    fn check_pixels(&self, pixels: &[f32]) -> Result<()> {
+        if pixels.len() != self.input_len() {
+            return Err(Error::PixelCount { expected: self.input_len(), got: pixels.len(), shape: self.input_shape });
+        }
+        match pixels.iter().position(|p| !(0.0..=1.0).contains(p)) {
+            Some(index) => Err(Error::BadPixel { index, value: pixels[index] }),
+            None => Ok(()),
+        }
+    }
+
+    fn image_tensor(&self, pixels: &[f32]) -> Result<Tensor> {
+        Tensor::from_shape(&self.input_shape, pixels).map_err(Error::engine("make the image tensor"))
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, Option<Memo>> {
+        // A panic while the lock was held cannot leave the memo half-written (it is replaced whole),
+        // so a poisoned lock is still safe to use.
+        self.memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Checks the names and types the product relies on, straight from the ONNX declarations, so a
+/// wrong file gets a message about the file rather than an error from deep inside tract.
+fn check_interface(graph: &pb::GraphProto) -> Result<[usize; 4]> {
+    fn find<'g>(
+        list: &'g [pb::ValueInfoProto],
+        name: &'static str,
+        kind: &'static str,
+    ) -> Result<&'g pb::ValueInfoProto> {
+        list.iter().find(|v| v.name == name).ok_or(Error::MissingTensor { kind, name })
+    }
+    let image = find(&graph.input, IMAGE, "input")?;
+    let label = find(&graph.input, LABEL, "input")?;
+    for name in [LOGITS, LOSS, INPUT_GRAD] {
+        find(&graph.output, name, "output")?;
+    }
+
+    let (image_type, dims) = tensor_type(image)?;
+    if image_type != ONNX_FLOAT {
+        return Err(Error::Unsupported(format!("input `image` must be float32 (ONNX type 1), not type {image_type}")));
+    }
+    let (label_type, _) = tensor_type(label)?;
+    if label_type != ONNX_INT64 {
+        return Err(Error::Unsupported(format!("input `label` must be int64 (ONNX type 7), not type {label_type}")));
+    }
+    if dims.len() != 4 {
+        return Err(Error::Unsupported(format!(
+            "input `image` must have rank 4 [1, C, H, W], it has rank {}",
+            dims.len()
+        )));
+    }
+    let mut shape = [1usize; 4];
+    for (axis, dim) in dims.iter().enumerate().skip(1) {
+        shape[axis] = dim
+            .filter(|&d| d > 0)
+            .ok_or_else(|| Error::Unsupported(format!("input `image` needs a fixed size; axis {axis} is {dim:?}")))?
+            as usize;
+    }
+    // A symbolic batch axis is fine: the demo always runs one image.
+    if let Some(batch) = dims[0].filter(|&b| b != 1) {
+        return Err(Error::Unsupported(format!("input `image` must have batch size 1, it has {batch}")));
+    }
+    if shape[1] != 1 && shape[1] != 3 {
+        return Err(Error::Unsupported(format!("input `image` must have 1 or 3 channels, it has {}", shape[1])));
+    }
+    Ok(shape)
+}
+
+/// Element type and dimensions (None where symbolic) of a declared tensor.
+fn tensor_type(value: &pb::ValueInfoProto) -> Result<(i32, Vec<Option<i64>>)> {
+    let Some(TypeValue::TensorType(tensor)) = value.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Err(Error::Unsupported(format!("`{}` is not declared as a tensor", value.name)));
+    };
+    let dims = tensor
+        .shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match d.value {
+                    Some(Dim::DimValue(v)) => Some(v),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((tensor.elem_type, dims))
+}
+
+/// Checks the shapes tract inferred for the outputs, and returns the number of classes.
+fn check_outputs(plan: &Plan, input_shape: [usize; 4]) -> Result<usize> {
+    let model = plan.model();
+    let shape_of = |ix: usize| -> Result<Vec<usize>> {
+        let fact = model.output_fact(ix).map_err(Error::engine("read the output shapes"))?;
+        fact.shape
+            .as_concrete()
+            .map(|s| s.to_vec())
+            .ok_or_else(|| Error::Unsupported(format!("output {ix} has no fixed shape: {:?}", fact.shape)))
+    };
+    let logits = shape_of(0)?;
+    let num_classes = match logits.as_slice() {
+        [1, k] if *k >= 2 => *k,
+        other => {
+            return Err(Error::Unsupported(format!("`logits` must have shape [1, K] with K ≥ 2, it has {other:?}")));
+        }
+    };
+    if shape_of(1)?.iter().product::<usize>() != 1 {
+        return Err(Error::Unsupported("`loss` must be a single number".into()));
+    }
+    if shape_of(2)? != input_shape {
+        return Err(Error::Unsupported(format!(
+            "`input_grad` must have the image's shape {input_shape:?}, it has {:?}",
+            shape_of(2)?
+        )));
+    }
+    Ok(num_classes)
+}
+
+fn to_f32_vec(value: &TValue) -> Result<Vec<f32>> {
+    let view = value.to_plain_array_view::<f32>().map_err(Error::engine("read an output"))?;
+    Ok(view.iter().copied().collect())
+}
+
+/// Numerically stable softmax.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.iter().map(|e| e / sum).collect()
+}
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+}

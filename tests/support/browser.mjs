@@ -1,0 +1,57 @@
+// Starts Debian's Chromium through playwright-core (never a downloaded browser) and the static
+// server over site/, for the browser tests and the benchmark.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from './serve.mjs';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SITE = join(REPO, 'site');
+export const SCREENSHOTS = join(REPO, 'tests', 'screenshots');
+
+// The background-networking flags keep Chromium from reaching out to services this machine
+// (and a reader offline) cannot reach. playwright's launch() gives each browser a fresh profile.
+const FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+/** A browser and a server over site/; call `close()` when done. */
+export async function start({ isolated = false } = {}) {
+  const server = await serve({ root: SITE, isolated });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: FLAGS,
+  });
+  return {
+    url: server.url,
+    browser,
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * A new page that fails the test on any uncaught page error or console error, and records every
+ * request so a test can check that nothing left the local server.
+ */
+export async function newPage(browser, baseUrl, options = {}) {
+  const page = await browser.newPage(options);
+  const problems = [];
+  const requests = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console.error: ${m.text()}`));
+  page.on('request', (r) => requests.push(r.url()));
+  page.problems = problems;
+  page.offsite = () => requests.filter((u) => !u.startsWith(baseUrl) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  return page;
+}
+
+export function screenshotPath(name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, name);
+}

@@ -1,0 +1,75 @@
+// A static file server for the built site (site/): `./build.sh serve` runs it, and the browser
+// tests and the benchmark start it in-process. A plain static server is all the demo needs;
+// `file://` pages cannot load modules or wasm, hence a server at all.
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Serves `root` on 127.0.0.1. `isolated` adds the cross-origin isolation headers that give
+ * `performance.now()` its full precision (the benchmark wants them; the product page must not
+ * need them, since blogs that embed it will not send them).
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+export function serve({ root, port = 0, isolated = false, quiet = true }) {
+  const top = resolve(root);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+    let file = normalize(join(top, path));
+    if (file !== top && !file.startsWith(top + sep)) return send(res, 403, 'forbidden');
+    try {
+      if (statSync(file).isDirectory()) file = join(file, 'index.html');
+      const { size } = statSync(file);
+      const headers = {
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': size,
+        'Cache-Control': 'no-cache',
+      };
+      if (isolated) {
+        headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+        headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+      }
+      res.writeHead(200, headers);
+      if (req.method === 'HEAD') return res.end();
+      createReadStream(file).pipe(res);
+      if (!quiet) console.log(`200 ${path}`);
+    } catch {
+      send(res, 404, 'not found');
+      if (!quiet) console.log(`404 ${path}`);
+    }
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => {
+      const url = `http://127.0.0.1:${server.address().port}/`;
+      ok({ url, close: () => new Promise((done) => server.close(() => done())) });
+    });
+  });
+}
+
+function send(res, status, text) {
+  res.writeHead(status, { 'Content-Type': 'text/plain' });
+  res.end(text);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [root = 'site', port = '8080'] = process.argv.slice(2);
+  const { url } = await serve({ root, port: Number(port), quiet: false });
+  console.log(`Serving ${root}/ at ${url}  (Ctrl-C to stop)`);
+}
