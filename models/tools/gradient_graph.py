@@ -14,6 +14,10 @@ outputs:
     loss        float32 []          cross-entropy of logits vs label
     input_grad  float32 [1,C,H,W]   d loss / d image
 
+The gradient at the logits is written as p_j (j != label) and -sum_{j != label} p_j
+(label) rather than softmax - onehot, so that it keeps its direction in float32 even when
+the model is so confident that p_label rounds to 1.
+
 The backward pass is written with ordinary inference ops (ConvTranspose, Where,
 Gemm, ...), because browser/edge runtimes such as tract implement neither
 ONNX's training-only `Gradient` op nor the loss ops.  Supported forward ops:
@@ -264,9 +268,29 @@ def add_gradient_graph(model):
     logp = b.node("LogSoftmax", ["logits"], "log_softmax", axis=1)
     picked = b.node("Mul", [onehot, logp], "picked")
     total = b.node("ReduceSum", [picked, b.i64([0, 1], "axes01")], "sum", keepdims=0)
-    b.nodes.append(helper.make_node("Neg", [total], ["loss"], name="grad/loss"))
+    log_loss = b.node("Neg", [total], "log_loss")
+    # d loss / d logits = softmax - onehot, but written as
+    #   p_j for j != label,   -sum_{j != label} p_j for the label,
+    # because p_label - 1 cancels catastrophically in float32: for a confidently classified
+    # image p_label rounds to 1 and the naive difference is 0 or rounding noise, which
+    # scrambles the sign pattern FGSM uses (PyTorch float32 autograd has this problem too).
     prob = b.node("Softmax", ["logits"], "softmax", axis=1)
-    grads = {"logits": [b.node("Sub", [prob, onehot], "logits_grad")]}
+    not_label = b.node("OneHot", ["label", b.i64(k, "depth"), b.f32([1.0, 0.0], "offhot_values")],
+                       "not_label", axis=-1)
+    others = b.node("Mul", [prob, not_label], "other_probs")
+    rest = b.node("ReduceSum", [others, b.i64([1], "axes1")], "other_sum", keepdims=1)
+    grads = {"logits": [b.node("Sub", [others, b.node("Mul", [onehot, rest], "label_part")],
+                               "logits_grad")]}
+    # Same cancellation in the loss: LogSoftmax of a near-certain class is log(1 + tiny),
+    # which float32 rounds to 0.  With q = 1 - p_label = sum of the other probabilities,
+    # -log(1 - q) = q + q^2/2 + q^3/3 + q^4/4 + O(q^5) is exact to float32 for q < 0.01.
+    q = b.node("ReduceSum", [rest, b.i64([0, 1], "axes01")], "q", keepdims=0)
+    series = b.node("Add", [b.f32(1.0 / 3.0), b.node("Mul", [q, b.f32(0.25)], "s4")], "s3")
+    series = b.node("Add", [b.f32(0.5), b.node("Mul", [q, series], "s3q")], "s2")
+    series = b.node("Add", [b.f32(1.0), b.node("Mul", [q, series], "s2q")], "s1")
+    series = b.node("Mul", [q, series], "series")
+    small = b.node("Greater", [b.f32(0.01), q], "q_small")
+    b.nodes.append(helper.make_node("Where", [small, series, log_loss], ["loss"], name="grad/loss"))
 
     zero = b.f32(0.0, "zero")
 

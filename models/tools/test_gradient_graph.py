@@ -5,6 +5,7 @@ Run: python models/tools/test_gradient_graph.py   (needs torch, onnx, onnxruntim
 Exits non-zero on the first mismatch.
 """
 
+import copy
 import io
 import os
 import sys
@@ -47,8 +48,9 @@ class Residual(nn.Module):
 class LeNet(nn.Module):
     """MaxPool (with an odd size so a row is dropped), AvgPool, MatMul, Tanh, LeakyRelu."""
 
-    def __init__(self):
+    def __init__(self, scale=3.0):
         super().__init__()
+        self.scale = scale
         self.c1 = nn.Conv2d(1, 6, 5, padding=2)
         self.c2 = nn.Conv2d(6, 8, 3)
         self.w = nn.Parameter(torch.randn(8 * 6 * 6, 7) * 0.2)
@@ -57,10 +59,10 @@ class LeNet(nn.Module):
         x = F.max_pool2d(torch.tanh(self.c1(x)), 2)
         x = F.avg_pool2d(F.leaky_relu(self.c2(x), 0.1), 2)
         x = x.reshape(1, -1)
-        return torch.matmul(x, self.w) * 3.0 - 1.0
+        return torch.matmul(x, self.w) * self.scale - 1.0
 
 
-def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True):
+def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True, predicted=False):
     torch.manual_seed(0)
     module.eval()
     if hasattr(module, "bn"):
@@ -74,14 +76,21 @@ def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True):
                       do_constant_folding=fold)
     model = add_gradient_graph(onnx.load_from_string(buf.getvalue()))
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    # float64 autograd is the reference: float32 autograd itself loses the gradient's
+    # direction when the softmax saturates (see gradient_graph.py).
+    ref = copy.deepcopy(module).double()
     worst = 0.0
+    min_loss = float('inf')
     for t in range(trials):
         x = torch.rand(shape)
-        label = int(torch.randint(0, 5, ()).item())
-        xr = x.clone().requires_grad_(True)
-        logits = module(xr)
+        label = int(torch.randint(0, 5, ()).item()) if not predicted else None
+        xr = x.double().requires_grad_(True)
+        logits = ref(xr)
+        if label is None:
+            label = int(logits.argmax())
         loss = F.cross_entropy(logits, torch.tensor([label]))
         (grad,) = torch.autograd.grad(loss, xr)
+        min_loss = min(min_loss, float(loss.detach()))
         out = sess.run(["logits", "loss", "input_grad"],
                        {"image": x.numpy(), "label": np.array([label], dtype=np.int64)})
         for got, want in zip(out, (logits.detach(), loss.detach(), grad)):
@@ -89,7 +98,7 @@ def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True):
             err = np.abs(got - want).max() / max(1e-6, np.abs(want).max())
             worst = max(worst, err)
     ops = sorted({n.op_type for n in model.graph.node})
-    print(f"{name}: max error relative to max |value| {worst:.2e}; ops {', '.join(ops)}")
+    print(f"{name}: max error relative to max |value| {worst:.2e}, smallest loss {min_loss:.1e}; ops {', '.join(ops)}")
     if worst > tol:
         raise SystemExit(f"{name}: gradient mismatch {worst:.2e} > {tol}")
 
@@ -116,5 +125,7 @@ if __name__ == "__main__":
     # Opset 14 keeps HardSwish as one op; no folding keeps BatchNormalization.
     check("residual-opset14-unfolded", Residual(), (1, 3, 33, 31), opset=14, fold=False)
     check("lenet", LeNet(), (1, 1, 29, 28))
+    # Saturated softmax (p of the predicted class rounds to 1 in float32), label = prediction.
+    check("lenet-confident", LeNet(scale=100.0), (1, 1, 29, 28), predicted=True, tol=1e-4)
     check_rejects_unknown_op()
     print("all gradient rules agree with torch.autograd")
