@@ -139,7 +139,8 @@ def fgsm_metrics(model, model64, x, y):
     Predictions use the float32 model, as the browser does.
     """
     pred = predict(model, x)
-    out = {"count": len(x), "clean_accuracy": float((pred == y).float().mean()),
+    n = len(x)
+    out = {"count": n, "clean_accuracy": int((pred == y).sum()) / n,
            "clean_errors": int((pred != y).sum())}
     for name, labels in (("predicted", pred), ("true", y)):
         errs, flips = {}, {}
@@ -148,8 +149,8 @@ def fgsm_metrics(model, model64, x, y):
         for eps in EPSILONS:
             adv = (x + eps * g.sign().float()).clamp(0.0, 1.0)
             p = predict(model, adv)
-            errs[str(eps)] = float((p != y).float().mean())
-            flips[str(eps)] = float((p != pred).float().mean())
+            errs[str(eps)] = int((p != y).sum()) / n
+            flips[str(eps)] = int((p != pred).sum()) / n
         out[f"fgsm_error_{name}_label"] = errs
         out[f"fgsm_changed_{name}_label"] = flips
     return out
