@@ -1,0 +1,278 @@
+// The demo page (www/, built into site/ by `./build.sh site`) in headless Chromium, used like a
+// reader would: step through test digits, move the ε slider, draw a digit with the mouse, bring
+// broken and unsuitable model files, and look at it on a laptop and a phone.
+//
+//   node --test tests/browser/page.test.mjs      (after ./build.sh site)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, start, newPage, screenshotPath } from '../support/browser.mjs';
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+let env;
+before(async () => {
+  env = await start();
+});
+after(async () => {
+  await env?.close();
+});
+
+/** The page, once the model is ready and the first test digit has been attacked. */
+async function openPage(options = { viewport: DESKTOP }, path = '') {
+  const page = await newPage(env.browser, env.url, options);
+  await page.goto(env.url + path);
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
+  await page.waitForSelector('#results[data-for^="test:"]');
+  return page;
+}
+
+/** What the shown result is about: "test:<index>@<ε>" or "drawing:<n>@<ε>". */
+const resultKey = (page) => page.getAttribute('#results', 'data-for');
+const waitForResult = (page, key) => page.waitForSelector(`#results[data-for="${key}"]`);
+const text = async (page, selector) => (await page.textContent(selector)).trim();
+
+async function setEps(page, eps) {
+  // fill() on a range input sets its value and fires `input` and `change`, as dragging does.
+  await page.locator('#eps').fill(String(eps));
+  await page.waitForSelector(`#results[data-for$="@${eps.toFixed(3)}"]`);
+}
+
+async function assertClean(page) {
+  assert.deepEqual(page.problems, [], 'no page errors or console errors');
+  assert.deepEqual(page.offsite(), [], 'the page requests only its own files');
+}
+
+async function assertNoHorizontalScroll(page) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: page is ${scrollWidth} px wide in a ${innerWidth} px window`);
+}
+
+test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
+  const page = await openPage();
+  await setEps(page, 0.25);
+  let index = Number((await resultKey(page)).match(/^test:(\d+)@/)[1]);
+  for (let tries = 0; (await page.getAttribute('#verdict', 'data-fooled')) !== 'true'; tries++) {
+    assert.ok(tries < 40, 'one of 40 consecutive test digits is fooled at ε = 0.25 (the model card says 86 % are)');
+    await page.click('#next');
+    index += 1;
+    await waitForResult(page, `test:${index}@0.250`);
+  }
+  const original = await text(page, '#original-pred');
+  const adversarial = await text(page, '#adversarial-pred');
+  assert.match(original, /^\d$/);
+  assert.match(adversarial, /^\d$/);
+  assert.notEqual(adversarial, original, 'the adversarial prediction differs from the original');
+  assert.equal(await text(page, '#verdict'), `Fooled: ${original} → ${adversarial} at ε = 0.250`);
+
+  // The details a reader checks: top-5 bars, ε in pixel units, the L∞ norm of the actual step.
+  assert.equal(await page.locator('#bars-original li').count(), 5);
+  assert.equal(await text(page, '#bars-adversarial li:first-child .bar-class'), adversarial);
+  assert.match(await text(page, '#fact-eps'), /63\.8 grey levels/);
+  assert.match(await text(page, '#fact-linf'), /^0\.250 /, 'MNIST has black pixels, which move by the full ε');
+  assert.match(await text(page, '#sweep-text'), /ε = 0\.\d{3}/, 'the chart names the smallest ε that fools this digit');
+  assert.match(await text(page, '#eps-value'), /^0\.250 \(63\.8\/255\)$/);
+
+  // At ε = 0 nothing changes and nothing is fooled.
+  await setEps(page, 0);
+  assert.equal(await page.getAttribute('#verdict', 'data-fooled'), 'false');
+  assert.equal(await text(page, '#adversarial-pred'), original);
+  await setEps(page, 0.25);
+
+  // The model card shows the measured figures from model.json.
+  const card = await text(page, '.panel-model');
+  assert.match(card, /mnist-cnn/);
+  assert.match(card, /held-out/);
+  assert.match(card, /FGSM error at ε = 0\.25/);
+
+  await assertNoHorizontalScroll(page);
+  await page.screenshot({ path: screenshotPath('page-desktop.png'), fullPage: true });
+  await assertClean(page);
+  await page.close();
+});
+
+test('a digit drawn with the mouse is centred, read and attacked', async () => {
+  const page = await openPage();
+  await page.click('#tab-draw');
+  await page.waitForSelector('#results[data-for=""]', { state: 'attached' });
+  assert.match(await text(page, '#verdict'), /Draw a digit/);
+
+  // A "7": top bar, then the diagonal down, drawn in the upper-left part of the pad so that
+  // the centring has something to do.
+  const box = await page.locator('#draw-pad').boundingBox();
+  const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
+  await page.mouse.move(...at(0.15, 0.12));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.6, 0.12), { steps: 12 });
+  await page.mouse.move(...at(0.3, 0.75), { steps: 16 });
+  await page.mouse.up();
+  // The pad numbers its changes (at most one an animation frame); wait for the result of the last.
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  const drawing = await page.getAttribute('#draw-pad', 'data-drawing');
+  await waitForResult(page, `${drawing}@0.250`);
+  const original = await text(page, '#original-pred');
+  assert.match(original, /^\d$/, 'a prediction appears for the drawing');
+  // A cleanly drawn 7, prepared as MNIST was, is read as a 7 (a wrongly scaled, shifted or
+  // inverted input would not be).
+  assert.equal(original, '7');
+  assert.match(await text(page, '#adversarial-pred'), /^\d$/);
+  assert.match(await text(page, '#original-title'), /what the model sees/i);
+  // The model sees a 28×28 image with the ink's centre of mass near the middle.
+  const centre = await page.evaluate(() => {
+    const data = document.querySelector('#cv-original').getContext('2d').getImageData(0, 0, 28, 28).data;
+    let mass = 0, cx = 0, cy = 0;
+    for (let i = 0; i < 28 * 28; i++) {
+      const v = data[4 * i] / 255;
+      mass += v;
+      cx += v * ((i % 28) + 0.5);
+      cy += v * (Math.floor(i / 28) + 0.5);
+    }
+    return { x: cx / mass, y: cy / mass };
+  });
+  assert.ok(Math.abs(centre.x - 14) < 1.5 && Math.abs(centre.y - 14) < 1.5, `centred by mass: ${JSON.stringify(centre)}`);
+  await page.screenshot({ path: screenshotPath('page-drawing.png') });
+
+  await page.click('#clear');
+  await page.waitForSelector('#results[data-for=""]', { state: 'attached' });
+  assert.match(await text(page, '#verdict'), /Draw a digit/);
+  await assertClean(page);
+  await page.close();
+});
+
+test('bad model files give a visible message and the page keeps working', async () => {
+  const page = await openPage();
+  const tryModel = async (name, buffer, screenshot) => {
+    await page.setInputFiles('#model-file', { name, mimeType: 'application/octet-stream', buffer });
+    // The message appears by the file picker, where the reader is looking.
+    await page.waitForSelector('#model-alert:not([hidden])');
+    await page.waitForSelector('#status[data-state="ready"]');
+    assert.ok(await page.locator('#model-alert').isVisible());
+    if (screenshot) await page.screenshot({ path: screenshotPath(screenshot) });
+    const message = await text(page, '#model-alert-text');
+    assert.ok(message.includes(name), `the message names the file: ${message}`);
+    assert.match(message, /keeps using mnist-cnn/);
+    // Still working: the next digit is attacked with the built-in model.
+    const before = await resultKey(page);
+    await page.click('#next');
+    await page.waitForFunction((key) => document.querySelector('#results').dataset.for !== key, before);
+    assert.match(await text(page, '#original-pred'), /^\d$/);
+    assert.match(await text(page, '.panel-model'), /mnist-cnn/);
+    await page.click('#model-alert-close');
+    return message;
+  };
+
+  assert.match(await tryModel('broken.onnx', noise(48), 'page-bad-model.png'), /not a readable ONNX file/);
+  assert.match(
+    await tryModel('no-gradient.onnx', onnxModel({ shape: [1, 1, 28, 28], gradient: false })),
+    /no input named `label`/,
+  );
+  assert.match(
+    await tryModel('colour-32.onnx', onnxModel({ shape: [1, 3, 32, 32], gradient: true })),
+    /28×28 grey-scale.*32×32/,
+  );
+
+  // A good model of one's own: the shipped one under another name; then back to the built-in.
+  const own = readFileSync(join(REPO, 'models', 'mnist', 'model.onnx'));
+  const before = await resultKey(page);
+  await page.setInputFiles('#model-file', { name: 'my-model.onnx', mimeType: 'application/octet-stream', buffer: own });
+  await page.waitForSelector('#builtin:not([hidden])');
+  await page.waitForSelector('#status[data-state="ready"]');
+  assert.match(await text(page, '.panel-model'), /my-model\.onnx \(yours/);
+  assert.match(await text(page, '#status'), /your model/);
+  await waitForResult(page, before); // the same digit, attacked again with the new model
+  assert.equal(await page.isHidden('#model-alert'), true);
+  await page.click('#builtin');
+  await page.waitForSelector('#builtin', { state: 'hidden' });
+  assert.match(await text(page, '.panel-model'), /mnist-cnn/);
+  await assertClean(page);
+  await page.close();
+});
+
+test('on a phone the page fits the screen', async () => {
+  const page = await openPage({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await setEps(page, 0.25);
+  await assertNoHorizontalScroll(page);
+  await page.screenshot({ path: screenshotPath('page-phone.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('page-phone-top.png') });
+  await assertClean(page);
+  await page.close();
+});
+
+test('the address keeps the digit and ε, and the keyboard reaches every control', async () => {
+  const page = await openPage({ viewport: DESKTOP }, '#digit=7&eps=0.1');
+  await waitForResult(page, 'test:6@0.100');
+  assert.match(await text(page, '#digit-info'), /Test digit 7 of 500/);
+  // Tab from the top: every control is reachable, in reading order.
+  const reached = [];
+  for (let i = 0; i < 25; i++) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName));
+  }
+  for (const id of ['tab-test', 'prev', 'next', 'random', 'eps', 'target', 'gain', 'model-file']) {
+    assert.ok(reached.includes(id), `#${id} is reachable with Tab (reached: ${reached.join(', ')})`);
+  }
+  // Arrow keys on the focused slider change ε.
+  await page.focus('#eps');
+  await page.keyboard.press('ArrowRight');
+  await waitForResult(page, 'test:6@0.105');
+  await assertClean(page);
+  await page.close();
+});
+
+// --- test data --------------------------------------------------------------------------------
+
+/** `n` fixed pseudo-random bytes. */
+function noise(n) {
+  let s = 12345;
+  return Buffer.from(Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) & 0xff));
+}
+
+/**
+ * A tiny ONNX model, protobuf-encoded by hand. With `gradient` it has the interface the demo
+ * needs (inputs image and label; outputs logits, loss, input_grad; the "gradient" is just −image),
+ * without it only image → logits.
+ */
+function onnxModel({ shape, gradient }) {
+  const varint = (n) => {
+    const out = [];
+    let v = BigInt(n);
+    do {
+      let byte = Number(v & 0x7fn);
+      v >>= 7n;
+      if (v) byte |= 0x80;
+      out.push(byte);
+    } while (v);
+    return out;
+  };
+  const int = (field, n) => [...varint(field << 3), ...varint(n)];
+  const bytes = (field, data) => [...varint((field << 3) | 2), ...varint(data.length), ...data];
+  const str = (field, s) => bytes(field, [...Buffer.from(s)]);
+  const FLOAT = 1;
+  const INT64 = 7;
+  const tensor = (name, type, dims) =>
+    [...str(1, name), ...bytes(2, bytes(1, [...int(1, type), ...bytes(2, dims.flatMap((d) => bytes(1, int(1, d))))]))];
+  const node = (op, inputs, output, attributes = []) =>
+    [...inputs.flatMap((i) => str(1, i)), ...str(2, output), ...str(3, output), ...str(4, op), ...attributes];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const graph = [
+    ...bytes(1, node('Flatten', ['image'], 'logits')),
+    ...(gradient
+      ? [
+          ...bytes(1, node('ReduceSum', ['image'], 'loss', bytes(5, [...str(1, 'keepdims'), ...int(3, 0), ...int(20, 2)]))),
+          ...bytes(1, node('Neg', ['image'], 'input_grad')),
+        ]
+      : []),
+    ...str(2, 'tiny'),
+    ...bytes(11, tensor('image', FLOAT, shape)),
+    ...(gradient ? bytes(11, tensor('label', INT64, [1])) : []),
+    ...bytes(12, tensor('logits', FLOAT, [1, size])),
+    ...(gradient ? [...bytes(12, tensor('loss', FLOAT, [])), ...bytes(12, tensor('input_grad', FLOAT, shape))] : []),
+  ];
+  const model = [...int(1, 8), ...str(2, 'page.test.mjs'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...int(2, 13)])];
+  return Buffer.from(model);
+}

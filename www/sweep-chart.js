@@ -1,0 +1,143 @@
+// The chart under the ε slider: for every ε on the slider's range, whether FGSM changes the
+// prediction (shaded, with the new class written on each run) and the probability the model
+// still gives the reference class (the line). Clicking or dragging on it picks an ε.
+
+const PAD = { left: 34, right: 10, top: 16, bottom: 18 };
+
+export class SweepChart {
+  #canvas;
+  #ctx;
+  #data = null;
+  #eps = 0;
+  #max;
+  #onPick;
+
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {{max: number, onPick: (eps: number) => void}} options
+   */
+  constructor(canvas, { max, onPick }) {
+    this.#canvas = canvas;
+    this.#ctx = canvas.getContext('2d');
+    this.#max = max;
+    this.#onPick = onPick;
+    new ResizeObserver(() => this.#draw()).observe(canvas);
+    let dragging = null;
+    canvas.addEventListener('pointerdown', (e) => {
+      if (e.pointerType === 'mouse' && e.button !== 0) return;
+      dragging = e.pointerId;
+      canvas.setPointerCapture?.(e.pointerId);
+      this.#pick(e);
+    });
+    canvas.addEventListener('pointermove', (e) => e.pointerId === dragging && this.#pick(e));
+    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
+      canvas.addEventListener(type, (e) => e.pointerId === dragging && (dragging = null));
+    }
+  }
+
+  /**
+   * @param {{eps: Float32Array, predicted: Uint16Array, referenceProbs: Float32Array} | null} data
+   * @param {{changed: (cls: number) => 'fooled' | 'other' | null, classes: string[]}} how
+   *   `changed` says how to shade a predicted class.
+   */
+  show(data, how) {
+    this.#data = data && { ...data, ...how };
+    this.#draw();
+  }
+
+  set eps(eps) {
+    this.#eps = eps;
+    this.#draw();
+  }
+
+  #pick(e) {
+    const rect = this.#canvas.getBoundingClientRect();
+    const t = (e.clientX - rect.left - PAD.left) / (rect.width - PAD.left - PAD.right);
+    this.#onPick(Math.max(0, Math.min(1, t)) * this.#max);
+  }
+
+  #draw() {
+    const canvas = this.#canvas;
+    const ratio = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
+    const ctx = this.#ctx;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+
+    const css = getComputedStyle(canvas);
+    const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+    const ink = colour('--ink', '#222');
+    const muted = colour('--muted', '#666');
+    const plotW = width - PAD.left - PAD.right;
+    const plotH = height - PAD.top - PAD.bottom;
+    const x = (eps) => PAD.left + (eps / this.#max) * plotW;
+    const y = (p) => PAD.top + (1 - p) * plotH;
+
+    ctx.fillStyle = colour('--chart-bg', '#f4f5f7');
+    ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
+    ctx.font = `11px ${css.fontFamily}`;
+    ctx.textBaseline = 'middle';
+
+    const data = this.#data;
+    if (data) {
+      const n = data.eps.length;
+      const step = plotW / (n - 1);
+      // Runs of the same predicted class, shaded when the prediction changed.
+      let start = 0;
+      for (let i = 1; i <= n; i++) {
+        if (i < n && data.predicted[i] === data.predicted[start]) continue;
+        const kind = data.changed(data.predicted[start]);
+        if (kind) {
+          const left = Math.max(PAD.left, x(data.eps[start]) - step / 2);
+          const right = Math.min(PAD.left + plotW, x(data.eps[i - 1]) + step / 2);
+          ctx.fillStyle = colour(kind === 'fooled' ? '--fooled-bg' : '--other-bg', '#fde2e1');
+          ctx.fillRect(left, PAD.top, right - left, plotH);
+          const label = data.classes[data.predicted[start]] ?? String(data.predicted[start]);
+          ctx.fillStyle = colour(kind === 'fooled' ? '--fooled' : '--other', '#b42318');
+          if (ctx.measureText(label).width + 4 <= right - left) {
+            ctx.textAlign = 'left';
+            ctx.fillText(label, left + 2, PAD.top / 2);
+          }
+        }
+        start = i;
+      }
+      // Probability of the reference class.
+      ctx.strokeStyle = colour('--accent', '#1d5fd1');
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      for (let i = 0; i < n; i++) {
+        const px = x(data.eps[i]);
+        const py = y(data.referenceProbs[i]);
+        if (i) ctx.lineTo(px, py);
+        else ctx.moveTo(px, py);
+      }
+      ctx.stroke();
+    }
+
+    // Axes: y at 0 and 100 %, x every 0.1.
+    ctx.fillStyle = muted;
+    ctx.textAlign = 'right';
+    ctx.fillText('100%', PAD.left - 4, y(1));
+    ctx.fillText('0', PAD.left - 4, y(0));
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (let t = 0; t <= this.#max + 1e-9; t += 0.1) {
+      ctx.fillText(t.toFixed(1), Math.min(x(t), width - 12), PAD.top + plotH + 4);
+    }
+
+    // The slider's ε.
+    const px = Math.round(x(this.#eps)) + 0.5;
+    ctx.strokeStyle = ink;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(px, PAD.top - 2);
+    ctx.lineTo(px, PAD.top + plotH + 2);
+    ctx.stroke();
+  }
+}
