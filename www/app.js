@@ -5,6 +5,8 @@ import { DrawPad } from './draw-pad.js';
 import { fetchBytes, fetchJson, TestDigits } from './model-files.js';
 import { renderBars, percent } from './prob-bars.js';
 import { SweepChart } from './sweep-chart.js';
+import { measureRobustness } from './robustness.js';
+import { RobustnessChart } from './robustness-chart.js';
 
 const EPS_MAX = 0.5;
 const SWEEP_STEPS = 100; // the chart's ε grid: the slider's own step, 0.005
@@ -144,6 +146,7 @@ async function start() {
     setStatus('ready', readyText());
     if (!state.digits) $('tab-test').disabled = true;
     selectTab(state.digits && state.source === 'test' ? 'test' : 'draw', { focus: false });
+    runRobustness();
   } catch (e) {
     setStatus('error', 'The demo could not start.');
     report(e, 'The demo could not start');
@@ -264,6 +267,7 @@ async function switchModel(fileName, readBytes, card, custom) {
     const info = await client.call('load', { bytes: data, expectShape: INPUT_SHAPE }, { transfer: [data.buffer] });
     hideAlerts();
     useModel({ card, info, custom, fileName, size: data.length });
+    runRobustness();
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     showAlert(`Could not use ${fileName}: ${message.replace(/\.?$/, '.')} The page keeps using ${previous}.`, 'model-alert');
@@ -493,6 +497,7 @@ function showResult(r, about) {
   $('results').dataset.for = `${about.key}@${fmtEps(eps)}`;
   $('results').dataset.target = target ?? '';
   chart.eps = eps;
+  robustnessChart.eps = eps;
 }
 
 function clearResults(message) {
@@ -529,6 +534,7 @@ function setEps(eps, { fromSlider = false } = {}) {
   if (!fromSlider) $('eps').value = String(state.eps);
   $('eps-value').textContent = `${fmtEps(state.eps)} (${levels(state.eps)})`;
   chart.eps = state.eps;
+  robustnessChart.eps = state.eps;
   writeHash();
   runAttack();
 }
@@ -578,6 +584,80 @@ function showSweep() {
     );
   }
   $('sweep').setAttribute('aria-label', `Chart: ${caption.textContent}`);
+  caption.dataset.for = state.imageKey;
+  caption.dataset.target = target ?? '';
+}
+
+// --- robustness of the model, measured here on the shipped test digits -------------------------
+
+const robustnessChart = new RobustnessChart($('robustness'), { max: EPS_MAX });
+let robustnessRun = 0;
+
+/** FGSM error against ε over all test digits, in the worker, between the reader's own requests. */
+async function runRobustness() {
+  const run = ++robustnessRun;
+  const digits = state.digits;
+  $('live').hidden = !digits;
+  if (!digits) return;
+  const metrics = state.model.card?.metrics;
+  // PyTorch's figures for these same digits, when the model's card has them.
+  const reference = metrics?.test_digits?.count === digits.count ? metrics.test_digits : null;
+  const cardEps = Object.keys(metrics?.fgsm_error ?? {}).map(Number).filter((e) => e > 0 && e <= EPS_MAX);
+  const grid = Array.from({ length: 11 }, (_, i) => (i * EPS_MAX) / 10);
+  const epsilons = [...new Set([...grid, ...cardEps].map((e) => Math.round(e * 1000) / 1000))].sort((a, b) => a - b);
+
+  $('live-title').textContent = `Measured here, in your browser, on the ${digits.count} shipped test digits`;
+  $('live-figures').replaceChildren();
+  delete $('live').dataset.state;
+  robustnessChart.show(null);
+  const started = performance.now();
+  try {
+    const r = await measureRobustness((op, args, options) => client.call(op, args, options), digits, epsilons, {
+      onProgress: (partial) => {
+        if (run !== robustnessRun) return;
+        $('live-text').textContent = `Attacking every digit at ${epsilons.length} values of ε… ${partial.done} of ${partial.count}`;
+        robustnessChart.show({ eps: epsilons, error: partial.error });
+      },
+      cancelled: () => run !== robustnessRun,
+    });
+    if (!r) return;
+    const seconds = (performance.now() - started) / 1000;
+    const rows = [['Accuracy on clean digits', r.accuracy, reference?.clean_accuracy]];
+    for (const e of cardEps) rows.push([`FGSM error at ε = ${e}`, r.error[epsilons.indexOf(e)], reference?.fgsm_error?.[String(e)]]);
+    $('live-figures').replaceChildren(figuresTable(rows, reference ? 'PyTorch' : null));
+    robustnessChart.show(
+      { eps: epsilons, error: r.error },
+      Object.entries(reference?.fgsm_error ?? {}).map(([e, error]) => ({ eps: Number(e), error })),
+    );
+    $('live-text').textContent =
+      `Line: share of the ${r.count} digits misread after FGSM at each ε (y = the model’s own prediction), ` +
+      `${epsilons.length * r.count} attacks in ${seconds.toFixed(1)} s.${reference ? ' Rings: PyTorch on the same digits.' : ''}`;
+    $('live').dataset.state = 'done';
+  } catch (e) {
+    if (run === robustnessRun) $('live-text').textContent = `Could not measure: ${e.message}`;
+  }
+}
+
+/** A table of [name, measured here, reference or undefined] rows, as percentages. */
+function figuresTable(rows, referenceName) {
+  const row = (cells, header = false) => {
+    const tr = document.createElement('tr');
+    cells.forEach((cell, i) => {
+      const td = document.createElement(header || i === 0 ? 'th' : 'td');
+      if (header || i === 0) td.scope = header ? 'col' : 'row';
+      td.textContent = typeof cell === 'number' ? percent(cell) : (cell ?? '');
+      if (typeof cell === 'number') td.dataset.value = String(cell);
+      tr.append(td);
+    });
+    return tr;
+  };
+  const head = document.createElement('thead');
+  head.append(row(['', 'here', ...(referenceName ? [referenceName] : [])], true));
+  const body = document.createElement('tbody');
+  for (const [name, here, reference] of rows) body.append(row([name, here, ...(referenceName ? [reference] : [])]));
+  const fragment = document.createDocumentFragment();
+  fragment.append(head, body);
+  return fragment;
 }
 
 // --- the address bar: #digit=12&eps=0.25&target=3 makes a view shareable ------------------------

@@ -7,11 +7,11 @@ export function topK(values, k) {
     .slice(0, k);
 }
 
-/** "99.8 %", "< 0.1 %": a probability for people. */
+/** "99.8 %", "< 0.1 %": a probability for people (with a narrow no-break space before %). */
 export function percent(p) {
-  if (p > 0 && p < 0.001) return '< 0.1 %';
-  if (p < 1 && p > 0.999) return '> 99.9 %';
-  return `${(p * 100).toFixed(1)} %`;
+  if (p > 0 && p < 0.001) return '<\u202f0.1\u202f%';
+  if (p < 1 && p > 0.999) return '>\u202f99.9\u202f%';
+  return `${(p * 100).toFixed(1)}\u202f%`;
 }
 
 /**

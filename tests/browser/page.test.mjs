@@ -84,11 +84,38 @@ test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   assert.equal(await text(page, '#adversarial-pred'), original);
   await setEps(page, 0.25);
 
-  // The model card shows the measured figures from model.json.
+  // The model card shows the measured figures from model.json, and the page measures the same
+  // figures itself on the shipped digits: they agree with PyTorch's to a digit or two of 500.
   const card = await text(page, '.panel-model');
   assert.match(card, /mnist-cnn/);
   assert.match(card, /held-out/);
   assert.match(card, /FGSM error at ε = 0\.25/);
+  await page.waitForSelector('#live[data-state="done"]', { timeout: 120_000 });
+  const figures = await page.$$eval('#live-figures tbody tr', (rows) =>
+    rows.map((tr) => [tr.querySelector('th').textContent, ...[...tr.querySelectorAll('td')].map((td) => Number(td.dataset.value))]),
+  );
+  assert.equal(figures.length, 3, JSON.stringify(figures));
+  for (const [name, here, pytorch] of figures) {
+    assert.ok(Math.abs(here - pytorch) <= 0.004, `${name}: ${here} here, ${pytorch} in PyTorch`);
+  }
+
+  // Targeted: pull the digit towards a chosen class.
+  await page.selectOption('#target', '3');
+  await page.waitForSelector('#results[data-target="3"]');
+  await page.waitForSelector('#sweep-text[data-target="3"]');
+  assert.match(await text(page, '#sweep-text'), /“3”/);
+  assert.match(await text(page, '#fact-label'), /^3: the target class/);
+  await page.selectOption('#target', '');
+  await page.waitForSelector('#results[data-target=""]');
+
+  // "Next one fooled" steps to a digit that the current ε fools.
+  await setEps(page, 0.1);
+  const from = await resultKey(page);
+  await page.click('#find-fooled');
+  await page.waitForFunction((key) => document.querySelector('#results').dataset.for !== key, from);
+  assert.equal(await page.getAttribute('#verdict', 'data-fooled'), 'true');
+  assert.match(await resultKey(page), /@0\.100$/);
+  await setEps(page, 0.25);
 
   await assertNoHorizontalScroll(page);
   await page.screenshot({ path: screenshotPath('page-desktop.png'), fullPage: true });

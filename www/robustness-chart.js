@@ -1,0 +1,105 @@
+// A small line chart of FGSM error rate against ε (measured in the browser), with reference
+// points (measured elsewhere, e.g. by PyTorch) drawn as rings and the slider's ε as a line.
+
+const PAD = { left: 38, right: 10, top: 10, bottom: 20 };
+
+export class RobustnessChart {
+  #canvas;
+  #ctx;
+  #max;
+  #curve = null; // {eps: number[], error: number[]}
+  #reference = []; // [{eps, error}]
+  #eps = 0;
+
+  constructor(canvas, { max }) {
+    this.#canvas = canvas;
+    this.#ctx = canvas.getContext('2d');
+    this.#max = max;
+    new ResizeObserver(() => this.#draw()).observe(canvas);
+  }
+
+  show(curve, reference = []) {
+    this.#curve = curve;
+    this.#reference = reference;
+    this.#draw();
+  }
+
+  set eps(eps) {
+    this.#eps = eps;
+    this.#draw();
+  }
+
+  #draw() {
+    const canvas = this.#canvas;
+    const ratio = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
+    const ctx = this.#ctx;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const css = getComputedStyle(canvas);
+    const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+    const plotW = width - PAD.left - PAD.right;
+    const plotH = height - PAD.top - PAD.bottom;
+    const x = (eps) => PAD.left + (eps / this.#max) * plotW;
+    const y = (p) => PAD.top + (1 - p) * plotH;
+
+    ctx.fillStyle = colour('--panel', '#fff');
+    ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
+    ctx.strokeStyle = colour('--line', '#ddd');
+    ctx.lineWidth = 1;
+    ctx.font = `11px ${css.fontFamily}`;
+    ctx.fillStyle = colour('--muted', '#666');
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const p of [0, 0.5, 1]) {
+      ctx.beginPath();
+      ctx.moveTo(PAD.left, Math.round(y(p)) + 0.5);
+      ctx.lineTo(PAD.left + plotW, Math.round(y(p)) + 0.5);
+      ctx.stroke();
+      ctx.fillText(`${p * 100}%`, PAD.left - 4, y(p));
+    }
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (let t = 0; t <= this.#max + 1e-9; t += 0.1) {
+      ctx.fillText(t.toFixed(1), Math.min(x(t), width - 12), PAD.top + plotH + 4);
+    }
+
+    const curve = this.#curve;
+    if (curve) {
+      ctx.strokeStyle = colour('--fooled', '#b42318');
+      ctx.fillStyle = colour('--fooled', '#b42318');
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      curve.eps.forEach((e, i) => (i ? ctx.lineTo(x(e), y(curve.error[i])) : ctx.moveTo(x(e), y(curve.error[i]))));
+      ctx.stroke();
+      curve.eps.forEach((e, i) => {
+        ctx.beginPath();
+        ctx.arc(x(e), y(curve.error[i]), 2.5, 0, 2 * Math.PI);
+        ctx.fill();
+      });
+    }
+    ctx.strokeStyle = colour('--ink', '#222');
+    ctx.lineWidth = 1.5;
+    for (const point of this.#reference) {
+      ctx.beginPath();
+      ctx.arc(x(point.eps), y(point.error), 5, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+
+    const px = Math.round(x(this.#eps)) + 0.5;
+    ctx.strokeStyle = colour('--ink', '#222');
+    ctx.lineWidth = 1;
+    ctx.setLineDash([3, 3]);
+    ctx.beginPath();
+    ctx.moveTo(px, PAD.top);
+    ctx.lineTo(px, PAD.top + plotH);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+}
