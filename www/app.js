@@ -494,13 +494,31 @@ function showResult(r, about) {
   save.addEventListener('click', () => download($('cv-adversarial'), `adversarial-${className(original)}-to-${className(adversarial)}-eps${fmtEps(eps)}.png`));
   png.append(save);
 
+  if (about.key.startsWith('drawing')) showDrawingReadout(original, adversarial, r, about);
+
   $('results').dataset.for = `${about.key}@${fmtEps(eps)}`;
   $('results').dataset.target = target ?? '';
   chart.eps = eps;
   robustnessChart.eps = eps;
 }
 
+/** One line under the pad, so that the result shows while drawing even on a small screen. */
+function showDrawingReadout(original, adversarial, r, { eps }) {
+  const b = (t) => Object.assign(document.createElement('b'), { textContent: t });
+  const more = Object.assign(document.createElement('button'), {
+    type: 'button',
+    className: 'link',
+    textContent: 'details',
+    onclick: () => $('verdict').scrollIntoView({ behavior: 'smooth', block: 'start' }),
+  });
+  $('draw-result').replaceChildren(
+    'Read as ', b(className(original)), ` (${percent(r.probs[original])}); at ε = ${fmtEps(eps)}: `,
+    b(className(adversarial)), adversarial === original ? ' (not fooled) ' : ' (fooled) ', more,
+  );
+}
+
 function clearResults(message) {
+  $('draw-result').textContent = '';
   for (const id of ['cv-original', 'cv-perturbation', 'cv-adversarial']) {
     const canvas = $(id);
     const ctx = canvas.getContext('2d');

@@ -6,6 +6,9 @@ import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigi
 
 const WASM_URL = new URL('./pkg/fgsm_wasm_bg.wasm', import.meta.url);
 
+/** The smallest module that uses a SIMD128 instruction (as in the wasm-feature-detect package). */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
 /** @type {Promise<{memory: WebAssembly.Memory}> | null} the engine, loaded by the first request. */
 let engine = null;
 /** @type {Model | null} */
@@ -146,7 +149,16 @@ function loadEngine(progress = () => {}) {
       // static servers do not know .wasm) compile from the downloaded bytes.
       const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
       const source = streaming ? counted : new Uint8Array(await counted.arrayBuffer());
-      const exports = await init({ module_or_path: source });
+      let exports;
+      try {
+        exports = await init({ module_or_path: source });
+      } catch (e) {
+        // The engine is built with SIMD128; say so rather than show a compile error.
+        if (!WebAssembly.validate(SIMD_PROBE)) {
+          throw new Error('this browser does not support WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
+        }
+        throw e;
+      }
       return { memory: exports.memory, bytes: loaded };
     })();
     engine.catch(() => (engine = null)); // a failed load can be retried

@@ -117,6 +117,13 @@ test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   assert.match(await resultKey(page), /@0\.100$/);
   await setEps(page, 0.25);
 
+  // The adversarial image downloads as the 28×28 PNG that the 8-bit check talks about.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#fact-png button')]);
+  assert.match(download.suggestedFilename(), /^adversarial-\d-to-\d-eps0\.250\.png$/);
+  const png = readFileSync(await download.path());
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [28, 28], 'IHDR width and height');
+
   await assertNoHorizontalScroll(page);
   await page.screenshot({ path: screenshotPath('page-desktop.png'), fullPage: true });
   await assertClean(page);
@@ -220,12 +227,46 @@ test('bad model files give a visible message and the page keeps working', async 
   await page.close();
 });
 
+test('a missing model is reported on the page', async () => {
+  const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
+  await page.goto(`${env.url}?model=no-such-model`);
+  await page.waitForSelector('#status[data-state="error"]');
+  await page.waitForSelector('#alert:not([hidden])');
+  assert.match(await text(page, '#alert-text'), /could not load models\/no-such-model\/model\.json: HTTP 404/);
+  assert.equal(await page.locator('#next').isDisabled(), true, 'controls stay off without a model');
+  // The browser itself logs the 404; nothing else may go wrong.
+  assert.deepEqual(page.problems.filter((p) => !/404/.test(p)), []);
+  assert.deepEqual(page.offsite(), []);
+  await page.close();
+});
+
 test('on a phone the page fits the screen', async () => {
   const page = await openPage({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await setEps(page, 0.25);
   await assertNoHorizontalScroll(page);
   await page.screenshot({ path: screenshotPath('page-phone.png'), fullPage: true });
   await page.screenshot({ path: screenshotPath('page-phone-top.png') });
+
+  // Drawing with a finger: touches become pointer events, and the page does not scroll meanwhile.
+  await page.click('#tab-draw');
+  await page.locator('#draw-pad').scrollIntoViewIfNeeded();
+  const scrollBefore = await page.evaluate(() => window.scrollY);
+  const box = await page.locator('#draw-pad').boundingBox();
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, fx, fy) =>
+    cdp.send('Input.dispatchTouchEvent', {
+      type,
+      touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + fx * box.width, y: box.y + fy * box.height }],
+    });
+  await touch('touchStart', 0.5, 0.15);
+  for (let i = 1; i <= 20; i++) await touch('touchMove', 0.5, 0.15 + (0.7 * i) / 20);
+  await touch('touchEnd');
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  const drawing = await page.getAttribute('#draw-pad', 'data-drawing');
+  await waitForResult(page, `${drawing}@0.250`);
+  assert.equal(await text(page, '#original-pred'), '1', 'a vertical stroke is read as a 1');
+  assert.equal(await page.evaluate(() => window.scrollY), scrollBefore, 'drawing does not scroll the page');
+  await page.screenshot({ path: screenshotPath('page-phone-drawing.png') });
   await assertClean(page);
   await page.close();
 });
