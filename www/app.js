@@ -449,6 +449,10 @@ function showResult(r, about) {
   $('cv-original').setAttribute('aria-label', `Original digit, read as ${className(original)} (${percent(r.probs[original])})`);
   $('cv-adversarial').setAttribute('aria-label', `Adversarial digit, read as ${className(adversarial)} (${percent(r.adversarialProbs[adversarial])})`);
   $('cv-perturbation').setAttribute('aria-label', `Perturbation: each pixel moved by at most ${fmtEps(eps)}`);
+  $('noise-legend').textContent =
+    state.gain === 'fit'
+      ? `Middle picture: white = +ε, black = −ε, grey = unchanged (where the step would leave [0, 1], clipping cancels it).`
+      : `Middle picture: x′ − x around mid-grey, ${state.gain === '1' ? 'at its true size' : `magnified ×${state.gain}`}; grey = unchanged.`;
 
   // The verdict.
   const verdict = $('verdict');
@@ -509,7 +513,8 @@ function showDrawingReadout(original, adversarial, r, { eps }) {
     type: 'button',
     className: 'link',
     textContent: 'details',
-    onclick: () => $('verdict').scrollIntoView({ behavior: 'smooth', block: 'start' }),
+    onclick: () =>
+      $('verdict').scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth', block: 'start' }),
   });
   $('draw-result').replaceChildren(
     'Read as ', b(className(original)), ` (${percent(r.probs[original])}); at ε = ${fmtEps(eps)}: `,
@@ -625,6 +630,7 @@ async function runRobustness() {
   const epsilons = [...new Set([...grid, ...cardEps].map((e) => Math.round(e * 1000) / 1000))].sort((a, b) => a - b);
 
   $('live-title').textContent = `Measured here, in your browser, on the ${digits.count} shipped test digits`;
+  const caveat = state.model.custom ? ' These digits are MNIST’s: the figures mean something only if your model reads MNIST digits as 0–9.' : '';
   $('live-figures').replaceChildren();
   delete $('live').dataset.state;
   robustnessChart.show(null);
@@ -649,7 +655,7 @@ async function runRobustness() {
     );
     $('live-text').textContent =
       `Line: share of the ${r.count} digits misread after FGSM at each ε (y = the model’s own prediction), ` +
-      `${epsilons.length * r.count} attacks in ${seconds.toFixed(1)} s.${reference ? ' Rings: PyTorch on the same digits.' : ''}`;
+      `${epsilons.length * r.count} attacks in ${seconds.toFixed(1)} s.${reference ? ' Rings: PyTorch on the same digits.' : ''}${caveat}`;
     $('live').dataset.state = 'done';
   } catch (e) {
     if (run === robustnessRun) $('live-text').textContent = `Could not measure: ${e.message}`;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, start, newPage, screenshotPath } from '../support/browser.mjs';
+import { serve } from '../support/serve.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -238,6 +239,26 @@ test('a missing model is reported on the page', async () => {
   assert.deepEqual(page.problems.filter((p) => !/404/.test(p)), []);
   assert.deepEqual(page.offsite(), []);
   await page.close();
+});
+
+test('the page works from a sub-path and fetches only files under it', async () => {
+  // The repository root as the web root puts the page at /site/, as a blog post's folder would.
+  const server = await serve({ root: REPO });
+  try {
+    const base = `${server.url}site/`;
+    const page = await newPage(env.browser, base, { viewport: DESKTOP });
+    const requested = [];
+    page.on('request', (r) => requested.push(r.url()));
+    await page.goto(base);
+    await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
+    await page.waitForSelector('#results[data-for^="test:"]');
+    assert.match(await text(page, '#original-pred'), /^\d$/);
+    assert.deepEqual(requested.filter((u) => !u.startsWith(base) && !u.startsWith('data:')), []);
+    await assertClean(page);
+    await page.close();
+  } finally {
+    await server.close();
+  }
 });
 
 test('on a phone the page fits the screen', async () => {
