@@ -81,6 +81,7 @@ build_site() {
   cp target/pkg/fgsm_wasm.js target/pkg/fgsm_wasm.d.ts site/pkg/
   cp target/pkg-opt/fgsm_wasm_bg.wasm site/pkg/
   for card in models/*/model.json; do
+    [ -f "$card" ] || continue
     local dir name
     dir=$(dirname "$card")
     name=$(basename "$dir")
