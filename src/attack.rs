@@ -45,7 +45,7 @@ pub fn fgsm(model: &Model, pixels: &[f32], eps: f32, options: FgsmOptions) -> Re
     let adversarial: Vec<f32> =
         pixels.iter().zip(&gradient.grad).map(|(&x, &g)| (x + step * sign(g)).clamp(0.0, 1.0)).collect();
     let perturbation = adversarial.iter().zip(pixels).map(|(a, x)| a - x).collect();
-    let probs = model.probabilities(&adversarial)?;
+    let probs = model.predict(&adversarial)?;
     Ok(Adversarial { adversarial, perturbation, probs, label, loss: gradient.loss })
 }
 

@@ -12,7 +12,7 @@ pub struct Digit {
 }
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Digit>> {
-    if bytes.is_empty() || bytes.len() % (PIXELS + 1) != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(PIXELS + 1) {
         return Err(Error::Image(format!("{} bytes is not a whole number of 785-byte digits", bytes.len())));
     }
     let n = bytes.len() / (PIXELS + 1);

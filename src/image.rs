@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 /// RGBA bytes (a canvas's `ImageData`, row-major) to CHW floats in [0, 1]. With one channel the
 /// pixel is its luminance (ITU-R BT.601 weights, what PIL's `convert("L")` uses).
 pub fn rgba_to_pixels(rgba: &[u8], channels: usize) -> Result<Vec<f32>> {
-    if rgba.len() % 4 != 0 {
+    if !rgba.len().is_multiple_of(4) {
         return Err(Error::Image(format!("RGBA data must have 4 bytes a pixel, got {} bytes", rgba.len())));
     }
     let n = rgba.len() / 4;
@@ -35,7 +35,7 @@ fn to_rgba(values: &[f32], channels: usize, map: impl Fn(f32) -> f32) -> Result<
     if channels != 1 && channels != 3 {
         return Err(Error::Image(format!("only 1 or 3 channels are supported, not {channels}")));
     }
-    if values.len() % channels != 0 {
+    if !values.len().is_multiple_of(channels) {
         return Err(Error::Image(format!("{} values do not split into {channels} channels", values.len())));
     }
     let n = values.len() / channels;

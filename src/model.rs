@@ -33,12 +33,13 @@ pub struct Gradient {
     pub grad: Vec<f32>,
 }
 
-/// What was last computed for one image, so that moving the ε slider (same image, same label)
+/// The last image whose gradient was taken, so that moving the ε slider (same image, same label)
 /// costs one forward pass instead of a forward, a gradient and another forward.
 struct Memo {
     pixels: Vec<f32>,
     probs: Vec<f32>,
-    gradient: Option<(usize, Gradient)>,
+    label: usize,
+    gradient: Gradient,
 }
 
 pub struct Model {
@@ -108,14 +109,12 @@ impl Model {
         if let Some(memo) = self.memo().as_ref().filter(|m| m.pixels == pixels) {
             return Ok(memo.probs.clone());
         }
-        let probs = self.probabilities(pixels)?;
-        *self.memo() = Some(Memo { pixels: pixels.to_vec(), probs: probs.clone(), gradient: None });
-        Ok(probs)
+        // Only a gradient is worth remembering: predicting other images (the adversarial one, its
+        // 8-bit rounding) must not evict the image the slider is working on.
+        self.probabilities(pixels)
     }
 
-    /// Probabilities without touching the memo: for images that are looked at once, such as each
-    /// adversarial image of an ε sweep.
-    pub(crate) fn probabilities(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+    fn probabilities(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         let outputs = self
             .forward
             .run(tvec!(self.image_tensor(pixels)?.into()))
@@ -127,14 +126,8 @@ impl Model {
     pub fn input_gradient(&self, pixels: &[f32], label: usize) -> Result<Gradient> {
         self.check_pixels(pixels)?;
         self.check_label(label as i64)?;
-        if let Some((_, gradient)) = self
-            .memo()
-            .as_ref()
-            .filter(|m| m.pixels == pixels)
-            .and_then(|m| m.gradient.as_ref())
-            .filter(|(l, _)| *l == label)
-        {
-            return Ok(gradient.clone());
+        if let Some(memo) = self.memo().as_ref().filter(|m| m.pixels == pixels && m.label == label) {
+            return Ok(memo.gradient.clone());
         }
         let label_tensor = Tensor::from_shape(&[1], &[label as i64]).map_err(Error::engine("make the label"))?;
         let outputs = self
@@ -144,7 +137,7 @@ impl Model {
         let probs = softmax(&to_f32_vec(&outputs[0])?);
         let loss = *to_f32_vec(&outputs[1])?.first().ok_or_else(|| Error::Unsupported("`loss` is empty".into()))?;
         let gradient = Gradient { loss, grad: to_f32_vec(&outputs[2])? };
-        *self.memo() = Some(Memo { pixels: pixels.to_vec(), probs, gradient: Some((label, gradient.clone())) });
+        *self.memo() = Some(Memo { pixels: pixels.to_vec(), probs, label, gradient: gradient.clone() });
         Ok(gradient)
     }
 

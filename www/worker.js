@@ -66,8 +66,8 @@ const handlers = {
     const step = m.fgsm(x, eps, label === null ? undefined : { label, targeted });
     let linf = 0;
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
-    // predict() remembers only the last image, so this evicts x: the next request on x recomputes
-    // its gradient (a fraction of a millisecond for MNIST).
+    // Predicting other images leaves the model's memo of x's gradient in place, so the next slider
+    // move on x still costs one forward pass.
     const roundedProbs = m.predict(step.adversarial.map((v) => Math.round(v * 255) / 255));
     return {
       width,
