@@ -50,23 +50,38 @@ need_chromium() {
 
 # --- build -----------------------------------------------------------------------------------------
 
+# One engine variant: release build, wasm-bindgen glue, wasm-opt. Outputs land in target/pkg-$1/.
+#   $1  variant name: simd (SIMD128, from .cargo/config.toml) or relaxed (+ relaxed-SIMD kernels)
+#   $2  extra target features, appended to .cargo/config.toml's
+build_variant() {
+  local name=$1 features=$2 dir="target/variant-$1"
+  say "building the wasm, $name variant (release${features:+, $features})"
+  # --lib: the CLI binary is native-only. Each variant keeps its own target dir so that switching
+  # between them never recompiles the other.
+  cargo build --release --lib --target "$WASM_TARGET" --target-dir "$dir" \
+    ${features:+--config "target.$WASM_TARGET.rustflags=['-C', 'target-feature=$features']"}
+  local raw="$dir/$WASM_TARGET/release/fgsm_wasm.wasm" out="target/pkg-$name"
+  mkdir -p "$out"
+  if [ ! -f "$out/glue/fgsm_wasm_bg.wasm" ] || [ "$raw" -nt "$out/glue/fgsm_wasm_bg.wasm" ]; then
+    wasm-bindgen "$raw" --target web --out-dir "$out/glue"
+  fi
+  # wasm-opt takes minutes: rerun it only when wasm-bindgen produced a new module.
+  if [ ! -f "$out/fgsm_wasm_bg.wasm" ] || [ "$out/glue/fgsm_wasm_bg.wasm" -nt "$out/fgsm_wasm_bg.wasm" ]; then
+    say "wasm-opt -Oz, $name variant (binaryen from npm)"
+    node_modules/.bin/wasm-opt -Oz "$out/glue/fgsm_wasm_bg.wasm" -o "$out/fgsm_wasm_bg.wasm.tmp"
+    mv "$out/fgsm_wasm_bg.wasm.tmp" "$out/fgsm_wasm_bg.wasm"
+  fi
+}
+
 build_wasm() {
   need_rust_wasm
   need_npm
-  say "building the wasm (release, SIMD128)"
-  # --lib: the CLI binary is native-only.
-  cargo build --release --lib --target "$WASM_TARGET"
-  local raw="target/$WASM_TARGET/release/fgsm_wasm.wasm"
-  local glue=target/pkg opt=target/pkg-opt
-  if [ ! -f "$glue/fgsm_wasm_bg.wasm" ] || [ "$raw" -nt "$glue/fgsm_wasm_bg.wasm" ]; then
-    wasm-bindgen "$raw" --target web --out-dir "$glue"
-  fi
-  # wasm-opt takes minutes: rerun it only when wasm-bindgen produced a new module.
-  mkdir -p "$opt"
-  if [ ! -f "$opt/fgsm_wasm_bg.wasm" ] || [ "$glue/fgsm_wasm_bg.wasm" -nt "$opt/fgsm_wasm_bg.wasm" ]; then
-    say "wasm-opt -Oz (binaryen from npm)"
-    node_modules/.bin/wasm-opt -Oz "$glue/fgsm_wasm_bg.wasm" -o "$opt/fgsm_wasm_bg.wasm.tmp"
-    mv "$opt/fgsm_wasm_bg.wasm.tmp" "$opt/fgsm_wasm_bg.wasm"
+  build_variant simd ""
+  build_variant relaxed "+relaxed-simd"
+  # The page loads one glue file for either binary, so the two must export the same things.
+  if ! cmp -s target/pkg-simd/glue/fgsm_wasm.js target/pkg-relaxed/glue/fgsm_wasm.js; then
+    echo "the simd and relaxed variants have different wasm-bindgen glue; the page cannot share it" >&2
+    exit 1
   fi
 }
 
@@ -78,8 +93,9 @@ build_site() {
   rm -rf site
   mkdir -p site/pkg site/models
   cp -R www/. site/
-  cp target/pkg/fgsm_wasm.js target/pkg/fgsm_wasm.d.ts site/pkg/
-  cp target/pkg-opt/fgsm_wasm_bg.wasm site/pkg/
+  cp target/pkg-simd/glue/fgsm_wasm.js target/pkg-simd/glue/fgsm_wasm.d.ts site/pkg/
+  cp target/pkg-simd/fgsm_wasm_bg.wasm site/pkg/fgsm_wasm_bg.wasm
+  cp target/pkg-relaxed/fgsm_wasm_bg.wasm site/pkg/fgsm_wasm_relaxed_bg.wasm
   for card in models/*/model.json; do
     [ -f "$card" ] || continue
     local dir name
@@ -88,6 +104,7 @@ build_site() {
     mkdir -p "site/models/$name"
     find "$dir" -maxdepth 1 -type f \( -name 'model.onnx' -o -name 'model.json' -o -name '*.bin' \
       -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "site/models/$name/" \;
+    if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "site/models/$name/"; fi
   done
   ls -l site/pkg >&2
 }

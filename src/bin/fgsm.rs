@@ -33,6 +33,13 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Write a copy of the model without its gradient graph (the benchmark's forward-only peer).
+    ForwardOnly {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Attack a PNG (resized to the model's input) and write the adversarial PNG.
     Attack {
         #[arg(long, default_value = "models/mnist/model.onnx")]
@@ -55,6 +62,7 @@ fn main() -> AnyResult<()> {
     match Cli::parse().command {
         Command::Eval { model, digits, eps } => eval(&load(&model)?, &digits, &eps),
         Command::Bench { model, runs } => bench(&model, runs),
+        Command::ForwardOnly { model, out } => forward_only(&model, &out),
         Command::Attack { model, image, eps, target, out } => attack(&load(&model)?, &image, eps, target, &out),
     }
 }
@@ -142,6 +150,34 @@ fn attack(model: &Model, input: &PathBuf, eps: f32, target: Option<usize>, out: 
         top(&adv.probs).1,
         out.display()
     );
+    Ok(())
+}
+
+/// Keeps only what `logits` depends on: the nodes, initialisers and inputs reachable backwards from
+/// it. Other engines then run exactly the forward pass that our forward plan runs.
+fn forward_only(path: &PathBuf, out: &PathBuf) -> AnyResult<()> {
+    use prost::Message;
+    use std::collections::HashSet;
+    let mut proto = tract_onnx::pb::ModelProto::decode(&std::fs::read(path)?[..])?;
+    let graph = proto.graph.as_mut().ok_or("no graph")?;
+    let mut needed: HashSet<String> = HashSet::from(["logits".to_string()]);
+    let mut keep = vec![false; graph.node.len()];
+    // Nodes are topologically sorted in ONNX, so one backward sweep finds every producer.
+    for (i, node) in graph.node.iter().enumerate().rev() {
+        if node.output.iter().any(|o| needed.contains(o)) {
+            keep[i] = true;
+            needed.extend(node.input.iter().cloned());
+        }
+    }
+    let mut kept = keep.iter();
+    graph.node.retain(|_| *kept.next().unwrap_or(&false));
+    graph.initializer.retain(|t| needed.contains(&t.name));
+    graph.input.retain(|v| needed.contains(&v.name));
+    graph.output.retain(|v| v.name == "logits");
+    graph.value_info.retain(|v| needed.contains(&v.name));
+    let nodes = graph.node.len();
+    std::fs::write(out, proto.encode_to_vec())?;
+    println!("wrote {} ({nodes} nodes)", out.display());
     Ok(())
 }
 

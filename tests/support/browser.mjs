@@ -17,9 +17,9 @@ const FLAGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
-/** A browser and a server over site/; call `close()` when done. */
-export async function start({ isolated = false } = {}) {
-  const server = await serve({ root: SITE, isolated });
+/** A browser and a server over `root` (site/ by default); call `close()` when done. */
+export async function start({ root = SITE, isolated = false } = {}) {
+  const server = await serve({ root, isolated });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
