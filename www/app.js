@@ -1,25 +1,56 @@
 // The page: wires the controls to the worker (worker.js, through worker-client.js) and shows what
-// comes back. All model work happens in the worker; this thread only draws and formats.
+// comes back. All model work, and the decoding of pictures, happens in the worker; this thread
+// only draws and formats.
 import { WorkerClient, STALE } from './worker-client.js';
 import { DrawPad } from './draw-pad.js';
-import { fetchBytes, fetchJson, TestDigits } from './model-files.js';
+import { fetchBytes, fetchJson, fetchBlob, TestDigits } from './model-files.js';
 import { renderBars, percent } from './prob-bars.js';
 import { SweepChart } from './sweep-chart.js';
 import { measureRobustness } from './robustness.js';
 import { RobustnessChart } from './robustness-chart.js';
-
-const EPS_MAX = 0.5;
-const SWEEP_STEPS = 100; // the chart's ε grid: the slider's own step, 0.005
-/** The only input this page handles for now: one 28×28 grey-scale image. */
-const INPUT_SHAPE = [1, 1, 28, 28];
+import { MODELS, kindOf } from './models.js';
+import { TargetPicker } from './target-picker.js';
+import { watchPictureSources, drawCrop, renderSamples } from './photo-input.js';
 
 const $ = (id) => document.getElementById(id);
 
-// models/<name>/ next to the page; ?model=<name> picks another one shipped with the site.
-const MODEL_DIR = (() => {
-  const name = new URLSearchParams(location.search).get('model');
-  return `models/${name && /^[\w-]+$/.test(name) ? name : 'mnist'}/`;
-})();
+/**
+ * ε on each kind of page. Digits: 0 to 0.5 in steps of 0.005, as in the paper's MNIST figures.
+ * Photos: whole grey levels, 0 to 16/255 (ImageNet attacks are quoted in /255), which also keeps
+ * x′ on the 8-bit grid of the photo, so saving it as a PNG loses nothing.
+ */
+const SCALES = {
+  digits: {
+    max: 0.5,
+    slider: { max: 0.5, step: 0.005 },
+    toSlider: (eps) => eps,
+    fromSlider: (v) => Math.round(Math.min(0.5, Math.max(0, v)) * 1000) / 1000,
+    key: (eps) => eps.toFixed(3),
+    full: (eps) => `${eps.toFixed(3)} (${(eps * 255).toFixed(1)}/255)`,
+    pixels: (eps) => `${eps.toFixed(3)} × 255 = ${(eps * 255).toFixed(1)} grey levels`,
+    grid: Array.from({ length: 101 }, (_, i) => (i * 0.5) / 100),
+    chunk: 101,
+    ticks: undefined,
+    gains: [['fit', 'full range'], ['1', '×1 (true)'], ['2', '×2'], ['5', '×5'], ['10', '×10']],
+  },
+  photo: {
+    max: 16 / 255,
+    slider: { max: 16, step: 1 },
+    toSlider: (eps) => Math.round(eps * 255),
+    fromSlider: (v) => Math.round(Math.min(16, Math.max(0, v))) / 255,
+    key: (eps) => `${Math.round(eps * 255)}/255`,
+    full: (eps) => `${Math.round(eps * 255)}/255 = ${eps.toFixed(4)}`,
+    pixels: (eps) => `${Math.round(eps * 255)}/255 = ${eps.toFixed(4)}: ${Math.round(eps * 255)} of 255 grey levels`,
+    grid: Array.from({ length: 17 }, (_, i) => i / 255),
+    chunk: 3, // forward passes per request, so that the slider is answered in between
+    ticks: [0, 4, 8, 12, 16].map((v) => ({ value: v / 255, label: v ? `${v}/255` : '0' })),
+    gains: [['fit', 'full range'], ['1', '×1 (true)'], ['5', '×5'], ['10', '×10'], ['25', '×25'], ['50', '×50']],
+  },
+};
+
+const params = new URLSearchParams(location.search);
+/** ?engine=simd forces the SIMD128 build (to compare it with the relaxed-SIMD one). */
+const PREFER_ENGINE = ['simd', 'relaxed'].includes(params.get('engine')) ? params.get('engine') : undefined;
 
 const client = new WorkerClient(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
 // Only the newest request of each kind runs: dragging the slider or drawing never queues old work.
@@ -27,40 +58,72 @@ const attackLane = client.lane();
 const sweepLane = client.lane();
 const centreLane = client.lane();
 const searchLane = client.lane();
+const decodeLane = client.lane();
 
 const state = {
+  /** The engine build in use: {name, file, bytes, ms}. */
+  engine: null,
+  /** A promise of it, started with the page. */
+  engineReady: null,
   ready: false,
-  /** {name, classes, card, custom, fileName, size, ms} */
+  /**
+   * The model in use: {key, name, title, kind, classes, card, custom, fileName, size, info,
+   * timing: {bytes, downloadMs, prepareMs}, digits, folder}.
+   */
   model: null,
-  /** The shipped model's bytes and card, to come back to after trying one's own. */
-  builtin: null,
-  /** @type {TestDigits | null} */
+  /** Each built-in model once loaded, by name (the worker keeps them prepared). */
+  loaded: new Map(),
+  /** The reader's own model, once loaded. */
+  customModel: null,
+  lastBuiltin: MODELS[0].name,
+  // Digits.
   digits: null,
   index: 0,
   source: 'test', // 'test' | 'draw'
+  drawings: 0,
+  // Photos: {key, file, name, sample, decoded, shape} for the photo in use.
+  photo: null,
+  photos: 0,
   /** The image under attack (CHW floats in [0, 1]) and what it is. */
   pixels: null,
   imageKey: '',
   trueLabel: null,
-  eps: 0.25,
+  eps: { digits: 0.25, photo: 4 / 255 },
   target: null, // null = untargeted
   gain: 'fit',
-  drawings: 0,
   sweep: null,
-  loadInfo: '',
+  /** What the address asked for, applied when a model of its kind is ready. */
+  pending: {},
+  /** Latest timings measured in the worker for the model in use. */
+  speed: { gradientMs: null, forwardMs: null },
 };
+
+const kind = () => state.model?.kind ?? 'digits';
+const scale = () => SCALES[kind()];
 
 // --- status and errors -----------------------------------------------------------------------------
 
-function setStatus(kind, text, progress = null) {
-  $('status').dataset.state = kind;
-  $('status-text').textContent = text;
+let statusTicker = 0;
+
+/**
+ * The line under the model picker. `progress` is a fraction, `'busy'` for an indeterminate bar, or
+ * null for none. `since` (a performance.now() time) appends the seconds elapsed, ticking.
+ */
+function setStatus(kindOfState, text, progress = null, { phase = '', since = null } = {}) {
+  clearInterval(statusTicker);
+  const status = $('status');
+  status.dataset.state = kindOfState;
+  status.dataset.phase = phase;
   const bar = $('status-progress');
   bar.hidden = progress === null;
-  if (progress !== null) bar.value = progress;
+  if (progress === 'busy') bar.removeAttribute('value');
+  else if (progress !== null) bar.value = progress;
+  const show = () => ($('status-text').textContent = since === null ? text : `${text} ${seconds(performance.now() - since)}`);
+  show();
+  if (since !== null) statusTicker = setInterval(show, 100);
 }
 
-/** Shows a message in the page's alert, or in another one (`model-alert`, by the model picker). */
+/** Shows a message in the page's alert, or in another one (`model-alert`, `photo-alert`). */
 function showAlert(text, where = 'alert') {
   $(`${where}-text`).textContent = text;
   $(where).hidden = false;
@@ -68,12 +131,10 @@ function showAlert(text, where = 'alert') {
 }
 
 function hideAlerts() {
-  $('alert').hidden = true;
-  $('model-alert').hidden = true;
+  for (const id of ['alert', 'model-alert', 'photo-alert']) $(id).hidden = true;
 }
 
-$('alert-close').addEventListener('click', () => ($('alert').hidden = true));
-$('model-alert-close').addEventListener('click', () => ($('model-alert').hidden = true));
+for (const id of ['alert', 'model-alert', 'photo-alert']) $(`${id}-close`).addEventListener('click', () => ($(id).hidden = true));
 
 /** An error the user should see: in an alert, never as an uncaught exception. */
 function report(error, context = '', where = 'alert') {
@@ -81,20 +142,27 @@ function report(error, context = '', where = 'alert') {
   showAlert(context ? `${context}: ${message}` : message, where);
 }
 
-const CONTROLS = ['prev', 'next', 'random', 'find-fooled', 'eps', 'target', 'gain', 'model-file', 'builtin', 'tab-test', 'tab-draw', 'clear'];
+const CONTROLS = ['prev', 'next', 'random', 'find-fooled', 'eps', 'gain', 'model-file', 'builtin', 'tab-test', 'tab-draw', 'clear', 'photo-file'];
 function setEnabled(on) {
   for (const id of CONTROLS) $(id).disabled = !on;
+  for (const button of document.querySelectorAll('#samples button, #target-suggest button')) button.disabled = !on;
+  picker.disabled = !on;
+  if (on && state.model?.kind === 'digits' && !state.digits) $('tab-test').disabled = true;
 }
 
 // --- formatting --------------------------------------------------------------------------------
 
-const fmtEps = (eps) => eps.toFixed(3);
+const fmtEps = (eps) => scale().key(eps);
 const levels = (v) => `${(v * 255).toFixed(1)}/255`;
 const className = (c) => state.model?.classes[c] ?? String(c);
 const quoted = (c) => `“${className(c)}”`;
 
 function bytes(n) {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} kB`;
+}
+
+function seconds(ms) {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function argmax(values) {
@@ -108,127 +176,206 @@ function crossEntropy(p) {
   return p > 0 ? (-Math.log(p)).toFixed(p > 0.999 ? 5 : 3) : '> 87 (p underflows to 0)';
 }
 
-// --- loading -----------------------------------------------------------------------------------
+/** A class name as a file-name part: "giant panda, panda" → "giant-panda". */
+const slug = (name) => name.split(',')[0].trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'class';
+
+// --- the model picker and loading ---------------------------------------------------------------
+
+/** Fills the picker: the shipped models, one named in the address, and the reader's own. */
+function fillPicker(extraName = null) {
+  const select = $('model-select');
+  const options = MODELS.map((m) => new Option(m.title, m.name));
+  if (extraName && !MODELS.some((m) => m.name === extraName)) options.push(new Option(extraName, extraName));
+  if (state.customModel) options.push(new Option(`Yours: ${state.customModel.fileName}`, 'custom'));
+  select.replaceChildren(...options);
+}
+
+$('model-select').addEventListener('change', (e) => {
+  const value = e.target.value;
+  if (value === 'custom' && state.customModel) useCustom();
+  else chooseModel(value);
+});
 
 async function start() {
-  setEnabled(false);
   readHash();
+  const requested = params.get('model');
+  const name = requested && /^[\w-]+$/.test(requested) ? requested : MODELS[0].name;
+  fillPicker(name);
+  setEnabled(false);
   if (location.protocol === 'file:') {
     setStatus('error', 'This page must be served by a web server: browsers do not load modules or WebAssembly from file:// pages.');
     return;
   }
-  const loaded = { engine: { loaded: 0, total: 0 }, model: { loaded: 0, total: 0 } };
-  const showProgress = () => {
-    const done = loaded.engine.loaded + loaded.model.loaded;
-    const total = loaded.engine.total + loaded.model.total;
-    const of = total ? ` of ${bytes(total)}` : '';
-    setStatus('loading', `Loading the engine and the model… ${bytes(done)}${of}`, total ? Math.min(1, done / total) : null);
-  };
-  setStatus('loading', 'Loading the engine and the model…');
+  state.engineReady = quiet(
+    client.call('init', { prefer: PREFER_ENGINE }, { onProgress: (p) => ((loading.engine = p), showDownload()) }).then((info) => (state.engine = info)),
+  );
+  await chooseModel(name);
+}
+
+/** Download progress of the engine (first load only) and of the model being fetched. */
+const loading = { engine: { loaded: 0, total: 0 }, model: { loaded: 0, total: 0 }, title: '' };
+function showDownload() {
+  const engine = state.engine ? { loaded: 0, total: 0 } : loading.engine;
+  const done = engine.loaded + loading.model.loaded;
+  const total = engine.total + loading.model.total;
+  const what = state.engine ? loading.title : `the engine and ${loading.title}`;
+  const of = total ? ` of ${bytes(total)}` : '';
+  setStatus('loading', `Downloading ${what}… ${bytes(done)}${of}`, total ? Math.min(1, done / total) : null, { phase: 'download' });
+}
+
+let modelRun = 0;
+let modelDownload = null; // the AbortController of the model download under way
+
+/** Switches to a shipped model: fetched and prepared the first time, instant after that. */
+async function chooseModel(name) {
+  const run = ++modelRun;
+  modelDownload?.abort();
+  const entry = MODELS.find((m) => m.name === name) ?? { name, folder: `models/${name}/`, kind: null, title: name };
+  const previous = state.model;
+  $('model-select').value = name;
+  stopBackgroundWork();
+  setEnabled(false);
+  state.ready = false;
+  const key = `builtin:${name}`;
   try {
-    // Started together; each handled at once so that an early failure is never "unhandled".
-    const engine = quiet(client.call('init', {}, { onProgress: (p) => ((loaded.engine = p), showProgress()) }));
-    const card = await fetchJson(`${MODEL_DIR}model.json`);
-    const onnx = quiet(fetchBytes(`${MODEL_DIR}${card.file ?? 'model.onnx'}`, (p) => ((loaded.model = p), showProgress())));
-    const digits = card.test_digits
-      ? quiet(fetchBytes(`${MODEL_DIR}${card.test_digits.file}`).then((b) => new TestDigits(b, card.test_digits.count)))
-      : Promise.resolve(null);
-    const [engineInfo, onnxBytes] = await Promise.all([engine, onnx]);
-    setStatus('loading', 'Preparing the model…');
-    // Copied, not transferred: the page keeps the bytes to come back to after a user's model.
-    const info = await client.call('load', { bytes: onnxBytes, expectShape: INPUT_SHAPE });
-    state.builtin = { bytes: onnxBytes, card, fileName: card.file ?? 'model.onnx' };
-    state.loadInfo = `engine ${bytes(engineInfo.bytes)} in ${Math.round(engineInfo.ms)} ms`;
-    useModel({ card, info, custom: false, fileName: state.builtin.fileName, size: onnxBytes.length });
-    state.digits = await digits;
-    state.ready = true;
-    setEnabled(true);
-    setStatus('ready', readyText());
-    if (!state.digits) $('tab-test').disabled = true;
-    selectTab(state.digits && state.source === 'test' ? 'test' : 'draw', { focus: false });
-    runRobustness();
+    let model = state.loaded.get(name);
+    if (!model) {
+      loading.title = entry.title.split(' · ')[1] ?? entry.title;
+      loading.model = { loaded: 0, total: 0 };
+      setStatus('loading', `Loading ${loading.title}…`, null, { phase: 'download' });
+      const card = await fetchJson(`${entry.folder}model.json`);
+      if (run !== modelRun) return;
+      const controller = (modelDownload = new AbortController());
+      const fileName = card.file ?? 'model.onnx';
+      const started = performance.now();
+      const onnx = await fetchBytes(`${entry.folder}${fileName}`, (p) => run === modelRun && ((loading.model = p), showDownload()), controller.signal);
+      const downloadMs = performance.now() - started;
+      if (run !== modelRun) return;
+      await state.engineReady;
+      if (run !== modelRun) return;
+      setStatus('loading', `Preparing ${loading.title} (parsing and optimising ${bytes(onnx.length)} of ONNX)…`, 'busy', { phase: 'prepare', since: performance.now() });
+      const size = onnx.length; // the bytes move to the worker
+      const info = await client.call('load', { key, bytes: onnx }, { transfer: [onnx.buffer] });
+      const digits = card.test_digits
+        ? new TestDigits(await fetchBytes(`${entry.folder}${card.test_digits.file}`), card.test_digits.count)
+        : null;
+      model = modelRecord({
+        key,
+        name: card.name ?? name,
+        pickName: name,
+        title: loading.title,
+        card,
+        info,
+        custom: false,
+        fileName,
+        folder: entry.folder,
+        timing: { bytes: size, downloadMs, prepareMs: info.ms },
+        digits,
+        kind: entry.kind ?? kindOf(info.inputShape),
+      });
+      state.loaded.set(name, model);
+      if (run !== modelRun) return; // stays prepared in the worker for when it is picked again
+    }
+    state.lastBuiltin = name;
+    setModelParam(name);
+    useModel(model);
   } catch (e) {
-    setStatus('error', 'The demo could not start.');
-    report(e, 'The demo could not start');
+    if (run !== modelRun || e.name === 'AbortError') return;
+    if (previous) {
+      report(e, `Could not load ${entry.title}; the page keeps using ${previous.name}`, 'model-alert');
+      $('model-select').value = previous.custom ? 'custom' : previous.pickName;
+      useModel(previous);
+    } else {
+      setStatus('error', 'The demo could not start.');
+      report(e, 'The demo could not start');
+    }
   }
 }
 
-/** Marks a promise as handled now (it is awaited later), and returns it. */
-function quiet(promise) {
-  promise.catch(() => {});
-  return promise;
+/** Everything the page keeps about a loaded model. */
+function modelRecord({ card, info, fileName, ...rest }) {
+  const k = info.numClasses;
+  const classes =
+    Array.isArray(card?.classes) && card.classes.length === k ? card.classes.map(String) : Array.from({ length: k }, (_, i) => String(i));
+  return { ...rest, card, info, fileName, classes, name: rest.name ?? card?.name ?? fileName };
+}
+
+function setModelParam(name) {
+  const url = new URL(location.href);
+  if (name === MODELS[0].name) url.searchParams.delete('model');
+  else url.searchParams.set('model', name);
+  history.replaceState(null, '', url);
+}
+
+/** Stops work that belongs to the model being left: the robustness run, pending sweeps. */
+function stopBackgroundWork() {
+  robustnessRun++;
+  sweepRun++;
+}
+
+/** Makes a loaded model the page's model and shows the right input and image for it. */
+function useModel(model) {
+  const kindChanged = state.model?.kind !== model.kind;
+  state.model = model;
+  state.speed = { gradientMs: null, forwardMs: null };
+  document.body.dataset.kind = model.kind;
+  for (const el of document.querySelectorAll('[data-only]')) el.hidden = el.dataset.only !== model.kind;
+  $('input-title-text').textContent = model.kind === 'digits' ? 'Choose a digit' : 'Choose a photo';
+
+  // The target: kept when the model has that class (as when switching back), else from the address.
+  const pending = state.pending[model.kind] ?? {};
+  let target = kindChanged ? (pending.target ?? null) : state.target;
+  if (target !== null && !(target >= 0 && target < model.classes.length)) target = null;
+  state.target = target;
+  picker.classes = model.classes;
+  picker.value = target;
+  if (pending.eps !== undefined) state.eps[model.kind] = pending.eps;
+  configureEps();
+  configureGain();
+  renderModelCard();
+  $('builtin').hidden = !model.custom;
+  $('live').hidden = true;
+
+  if (model.kind === 'digits') state.digits = model.digits ?? state.loaded.get('mnist')?.digits ?? null;
+  state.ready = true;
+  setEnabled(true);
+  setStatus('ready', readyText(), null, { phase: 'ready' });
+  const status = $('status');
+  status.dataset.model = model.key;
+  status.dataset.downloadMs = String(Math.round(model.timing.downloadMs ?? 0));
+  status.dataset.prepareMs = String(Math.round(model.timing.prepareMs ?? 0));
+  status.dataset.engine = state.engine?.name ?? '';
+
+  if (model.kind === 'digits') {
+    const source = pending.source ?? state.source;
+    if (pending.digit !== undefined) state.index = pending.digit;
+    selectTab(state.digits && source === 'test' ? 'test' : 'draw', { focus: false });
+    runRobustness();
+  } else {
+    showSamples();
+    const photo = state.photo;
+    const shape = model.info.inputShape.slice(1).join('×');
+    if (pending.sample !== undefined && samples().list[pending.sample]) loadSample(pending.sample);
+    else if (photo && photo.shape === shape) showPhoto(photo);
+    else if (photo) usePicture(photo.file, photo.meta);
+    else if (samples().list.length) loadSample(0);
+    else clearResults('Pick a photo (or drop one on the page) to attack it.');
+  }
+  delete state.pending[model.kind];
 }
 
 function readyText() {
   const m = state.model;
-  const what = m.custom ? `your model ${m.name}` : m.name;
-  return `Ready: ${what} prepared in ${Math.round(m.ms)} ms (${state.loadInfo}).`;
-}
-
-/** Makes a just-loaded model the page's model and redoes the current image with it. */
-function useModel({ card, info, custom, fileName, size }) {
-  const k = info.numClasses;
-  const classes =
-    Array.isArray(card?.classes) && card.classes.length === k ? card.classes.map(String) : Array.from({ length: k }, (_, i) => String(i));
-  state.model = { name: card?.name ?? fileName, classes, card, custom, fileName, size, ms: info.ms, info };
-  if (state.target !== null && state.target >= k) state.target = null;
-  fillTargets();
-  renderModelCard();
-  $('builtin').hidden = !custom;
-  if (state.pixels) setImage(state.pixels, { trueLabel: state.trueLabel, key: state.imageKey });
-}
-
-function fillTargets() {
-  const select = $('target');
-  const options = [new Option('none (untargeted)', '')];
-  state.model.classes.forEach((name, c) => options.push(new Option(`“${name}” (targeted)`, String(c))));
-  select.replaceChildren(...options);
-  select.value = state.target === null ? '' : String(state.target);
-}
-
-function renderModelCard() {
-  const { card, custom, fileName, size, info, classes, name } = state.model;
-  const rows = [];
-  rows.push(['Model', custom ? `${name} (yours${card ? '' : `, ${fileName}`})` : name]);
-  if (card?.architecture) rows.push(['Layers', card.architecture, 'architecture']);
-  rows.push(['Size', `${bytes(size)}${card?.parameters ? `, ${card.parameters.toLocaleString('en')} parameters` : ''}`]);
-  rows.push(['Input → output', `[${info.inputShape.join(', ')}] → ${classes.length} classes`]);
-  if (card?.dataset) rows.push(['Trained on', card.dataset]);
-  $('model-card').replaceChildren(...rows.map(([term, detail, className]) => pair(term, detail, className)));
-
-  // The figures measured when the model was made, if its model.json has them.
-  const metrics = card?.metrics;
-  const box = $('measured');
-  box.hidden = !metrics;
-  if (!metrics) return;
-  const n = metrics.heldout_count ? `${metrics.heldout_count.toLocaleString('en')} held-out digits` : 'held-out digits';
-  const title = document.createElement('h3');
-  title.textContent = `Measured on ${n}`;
-  const figures = document.createElement('dl');
-  if (typeof metrics.clean_accuracy === 'number') figures.append(pair('Accuracy on clean digits', percent(metrics.clean_accuracy)));
-  for (const [eps, error] of Object.entries(metrics.fgsm_error ?? {})) {
-    figures.append(pair(`FGSM error at ε = ${eps}`, percent(error)));
+  const parts = [];
+  if (m.custom) parts.push(`Ready: your model ${m.name}, prepared in ${seconds(m.timing.prepareMs)}`);
+  else if (m.timing.downloadMs != null) {
+    parts.push(`Ready: ${m.name}, downloaded (${bytes(m.timing.bytes)}) in ${seconds(m.timing.downloadMs)}, prepared in ${seconds(m.timing.prepareMs)}`);
   }
-  const note = document.createElement('p');
-  note.textContent =
-    'FGSM error: share of digits misread after one FGSM step with y = the model’s own prediction. ' +
-    `Computed ${metrics.computed_by ? `with ${metrics.computed_by.split(/[ +(]/).slice(0, 2).join(' ')} ` : ''}when the model was made.`;
-  box.replaceChildren(title, figures, note);
+  if (state.engine) parts.push(`engine: ${state.engine.name}, ${bytes(state.engine.bytes)}`);
+  return `${parts.join(' · ')}.`;
 }
 
-/** A <div><dt>term</dt><dd>detail</dd></div> for a description list. */
-function pair(term, detail, className = '') {
-  const div = document.createElement('div');
-  const dt = document.createElement('dt');
-  dt.textContent = term;
-  const dd = document.createElement('dd');
-  dd.textContent = detail;
-  if (className) dd.className = className;
-  div.append(dt, dd);
-  return div;
-}
-
-// --- the user's own model ----------------------------------------------------------------------
+// --- the reader's own model --------------------------------------------------------------------
 
 $('model-file').addEventListener('change', async (event) => {
   const input = event.target;
@@ -250,35 +397,119 @@ $('model-file').addEventListener('change', async (event) => {
       return;
     }
   }
-  await switchModel(onnxFile.name, async () => new Uint8Array(await onnxFile.arrayBuffer()), card, true);
+  await loadCustom(onnxFile, card);
 });
 
-$('builtin').addEventListener('click', () => {
-  const { bytes: b, card, fileName } = state.builtin;
-  switchModel(fileName, async () => b.slice(), card, false);
-});
+$('builtin').addEventListener('click', () => chooseModel(state.lastBuiltin));
 
-async function switchModel(fileName, readBytes, card, custom) {
-  const previous = state.model.name;
+async function loadCustom(file, card) {
+  const run = ++modelRun;
+  modelDownload?.abort();
+  const previous = state.model;
+  stopBackgroundWork();
   setEnabled(false);
-  setStatus('loading', `Preparing ${fileName}…`);
+  state.ready = false;
+  setStatus('loading', `Preparing ${file.name}…`, 'busy', { phase: 'prepare', since: performance.now() });
   try {
-    const data = await readBytes();
-    const info = await client.call('load', { bytes: data, expectShape: INPUT_SHAPE }, { transfer: [data.buffer] });
+    const data = new Uint8Array(await file.arrayBuffer());
+    const size = data.length; // the bytes move to the worker
+    const info = await client.call('load', { key: 'custom', bytes: data }, { transfer: [data.buffer] });
+    if (run !== modelRun) return;
     hideAlerts();
-    useModel({ card, info, custom, fileName, size: data.length });
-    runRobustness();
+    state.customModel = modelRecord({
+      key: 'custom',
+      name: card?.name,
+      card,
+      info,
+      custom: true,
+      fileName: file.name,
+      timing: { bytes: size, prepareMs: info.ms },
+      kind: kindOf(info.inputShape),
+    });
+    fillPicker(state.lastBuiltin);
+    $('model-select').value = 'custom';
+    useModel(state.customModel);
   } catch (e) {
+    if (run !== modelRun) return;
     const message = e instanceof Error ? e.message : String(e);
-    showAlert(`Could not use ${fileName}: ${message.replace(/\.?$/, '.')} The page keeps using ${previous}.`, 'model-alert');
-  } finally {
-    setEnabled(true);
-    if (!state.digits) $('tab-test').disabled = true;
-    setStatus('ready', readyText());
+    showAlert(`Could not use ${file.name}: ${message.replace(/\.?$/, '.')} The page keeps using ${previous.name}.`, 'model-alert');
+    useModel(previous);
   }
 }
 
-// --- choosing the image ------------------------------------------------------------------------
+function useCustom() {
+  ++modelRun;
+  modelDownload?.abort();
+  stopBackgroundWork();
+  useModel(state.customModel);
+}
+
+function renderModelCard() {
+  const { card, custom, fileName, timing, info, classes, name } = state.model;
+  const rows = [];
+  rows.push(['Model', custom ? `${name} (yours${card ? '' : `, ${fileName}`})` : name]);
+  if (card?.architecture) rows.push(['Layers', card.architecture, 'architecture']);
+  rows.push(['Size', `${bytes(timing.bytes)}${card?.parameters ? `, ${card.parameters.toLocaleString('en')} parameters` : ''}`]);
+  rows.push(['Input → output', `[${info.inputShape.join(', ')}] → ${classes.length.toLocaleString('en')} classes`]);
+  if (card?.dataset) rows.push(['Trained on', card.dataset]);
+  const licence = typeof card?.licence === 'string' ? card.licence : card?.licence?.model;
+  if (licence) rows.push(['Licence', licence]);
+  $('model-card').replaceChildren(...rows.map(([term, detail, className]) => pair(term, detail, className)));
+  renderMetrics();
+  renderSpeed();
+}
+
+/** The figures measured when the model was made, if its model.json has them. */
+function renderMetrics() {
+  const metrics = state.model.card?.metrics;
+  const box = $('measured');
+  const figures = document.createElement('dl');
+  if (typeof metrics?.clean_accuracy === 'number') figures.append(pair('Accuracy on clean images', percent(metrics.clean_accuracy)));
+  for (const [eps, error] of Object.entries(metrics?.fgsm_error ?? {})) {
+    if (typeof error === 'number') figures.append(pair(`FGSM error at ε = ${eps}`, percent(error)));
+  }
+  box.hidden = !figures.childElementCount;
+  if (box.hidden) return;
+  const unit = state.model.kind === 'digits' ? 'digits' : 'images';
+  const n = metrics.heldout_count ? `${metrics.heldout_count.toLocaleString('en')} held-out ${unit}` : `held-out ${unit}`;
+  const title = document.createElement('h3');
+  title.textContent = `Measured on ${n}`;
+  const note = document.createElement('p');
+  note.textContent =
+    `FGSM error: share of ${unit} misread after one FGSM step with y = the model’s own prediction. ` +
+    `Computed ${metrics.computed_by ? `with ${metrics.computed_by.split(/[ +(]/).slice(0, 2).join(' ')} ` : ''}when the model was made.`;
+  box.replaceChildren(title, figures, note);
+}
+
+/** How fast it all is here: the engine, the model's download and preparation, one attack. */
+function renderSpeed() {
+  const { timing } = state.model;
+  const rows = [];
+  if (state.engine) rows.push(['Engine', `${state.engine.name} (${bytes(state.engine.bytes)}, loaded in ${seconds(state.engine.ms)})`]);
+  if (timing.downloadMs != null) rows.push(['Model download', `${bytes(timing.bytes)} in ${seconds(timing.downloadMs)}`]);
+  rows.push(['Preparing the model', `${seconds(timing.prepareMs)} (parse and optimise)`]);
+  const { gradientMs, forwardMs } = state.speed;
+  if (gradientMs != null) rows.push(['Gradient of a new image', `${seconds(gradientMs)} (forward and backward pass)`]);
+  if (forwardMs != null) rows.push(['Another ε on the same image', `${seconds(forwardMs)} (one forward pass)`]);
+  const title = document.createElement('h3');
+  title.textContent = 'Speed here, in your browser';
+  $('speed').replaceChildren(title, ...rows.map(([t, d]) => pair(t, d)));
+  $('speed').hidden = false;
+}
+
+/** A <div><dt>term</dt><dd>detail</dd></div> for a description list. */
+function pair(term, detail, className = '') {
+  const div = document.createElement('div');
+  const dt = document.createElement('dt');
+  dt.textContent = term;
+  const dd = document.createElement('dd');
+  dd.textContent = detail;
+  if (className) dd.className = className;
+  div.append(dt, dd);
+  return div;
+}
+
+// --- choosing a digit --------------------------------------------------------------------------
 
 function selectTab(which, { focus = true } = {}) {
   for (const name of ['test', 'draw']) {
@@ -332,30 +563,32 @@ $('find-fooled').addEventListener('click', async () => {
   const button = $('find-fooled');
   const size = digits.side * digits.side;
   const batch = 50;
+  const model = state.model.key;
   button.disabled = true;
   try {
     for (let offset = 1; offset < digits.count; offset += batch) {
       const count = Math.min(batch, digits.count - offset);
       const images = new Float32Array(count * size);
       for (let k = 0; k < count; k++) images.set(digits.pixels((from + offset + k) % digits.count), k * size);
-      const eps = state.eps;
-      const r = await searchLane('attackMany', { images, epsilons: [eps], label: state.target, targeted: state.target !== null }, { transfer: [images.buffer] });
-      if (r === STALE) return;
+      const eps = state.eps.digits;
+      const args = { model, images, epsilons: [eps], label: state.target, targeted: state.target !== null };
+      const r = await searchLane('attackMany', args, { transfer: [images.buffer] });
+      if (r === STALE || model !== state.model.key) return;
       for (let k = 0; k < count; k++) {
         const fooled = state.target === null ? r.adversarial[k] !== r.clean[k] : r.adversarial[k] === state.target && r.clean[k] !== state.target;
         if (fooled) return showTestDigit(from + offset + k);
       }
     }
-    showAlert(`No other test digit is ${state.target === null ? 'fooled' : `turned into ${quoted(state.target)}`} at ε = ${fmtEps(state.eps)}. Try a larger ε.`);
+    showAlert(`No other test digit is ${state.target === null ? 'fooled' : `turned into ${quoted(state.target)}`} at ε = ${fmtEps(state.eps.digits)}. Try a larger ε.`);
   } catch (e) {
     report(e, 'Searching the test digits failed');
   } finally {
-    button.disabled = false;
+    button.disabled = !state.ready;
   }
 });
 
 const pad = new DrawPad($('draw-pad'), {
-  onChange: () => useDrawing(),
+  onChange: () => state.model?.kind === 'digits' && useDrawing(),
 });
 
 /** Attacks the drawing as it is now; every change of the pad is numbered, and only the latest counts. */
@@ -369,7 +602,7 @@ function useDrawing() {
     return;
   }
   const rgba = pad.rgba();
-  const latest = () => state.source === 'draw' && $('draw-pad').dataset.drawing === key;
+  const latest = () => state.model?.kind === 'digits' && state.source === 'draw' && $('draw-pad').dataset.drawing === key;
   centreLane('centre', { rgba, width: pad.width, height: pad.height }, { transfer: [rgba.buffer] }).then(
     (r) => r !== STALE && latest() && setImage(r.pixels, { trueLabel: null, key }),
     (e) => latest() && report(e, 'Could not read the drawing'),
@@ -380,6 +613,172 @@ $('clear').addEventListener('click', () => {
   pad.clear();
   useDrawing();
 });
+
+// --- choosing a photo --------------------------------------------------------------------------
+
+/** The sample photos for the model in use (or, for one's own photo model, the shipped ones). */
+function samples() {
+  const m = state.model;
+  if (Array.isArray(m?.card?.samples) && m.folder) return { list: m.card.samples, folder: m.folder };
+  for (const other of state.loaded.values()) {
+    if (Array.isArray(other.card?.samples)) return { list: other.card.samples, folder: other.folder };
+  }
+  return { list: [], folder: '' };
+}
+
+const sampleUrl = (folder, file) => `${folder}${file.includes('/') ? '' : 'samples/'}${file}`;
+
+function showSamples() {
+  const { list, folder } = samples();
+  renderSamples($('samples'), list, (file) => sampleUrl(folder, file), (i) => loadSample(i));
+  $('samples-title').hidden = !list.length;
+  markSample();
+}
+
+function markSample() {
+  for (const b of document.querySelectorAll('#samples button')) {
+    b.setAttribute('aria-pressed', String(state.photo?.sample === Number(b.dataset.index)));
+  }
+}
+
+let photoRun = 0;
+
+async function loadSample(i) {
+  const { list, folder } = samples();
+  const sample = list[i];
+  if (!sample) return;
+  const run = ++photoRun;
+  $('photo-busy').hidden = false;
+  try {
+    const blob = await fetchBlob(sampleUrl(folder, sample.file));
+    if (run !== photoRun) return;
+    await usePicture(blob, { name: sample.title ?? sample.file, sample: i }, run);
+  } catch (e) {
+    if (run === photoRun) {
+      $('photo-busy').hidden = true;
+      report(e, `Could not load the sample ${sample.title ?? sample.file}`, 'photo-alert');
+    }
+  }
+}
+
+/**
+ * Decodes a picture in the worker (crop and scale to the model's input) and attacks it.
+ * `meta`: {name, sample?}.
+ */
+async function usePicture(file, meta, run = ++photoRun) {
+  const m = state.model;
+  const [, channels, height, width] = m.info.inputShape;
+  $('photo-busy').hidden = false;
+  try {
+    const r = await decodeLane('decode', { file, width, height, channels });
+    if (r === STALE || run !== photoRun || state.model !== m) {
+      if (r !== STALE) r.preview.close();
+      return;
+    }
+    $('photo-alert').hidden = true;
+    state.photo?.decoded.preview.close();
+    state.photo = {
+      key: meta.sample !== undefined ? `sample:${meta.sample}` : `photo:${++state.photos}`,
+      file,
+      meta,
+      sample: meta.sample ?? null,
+      decoded: r,
+      shape: m.info.inputShape.slice(1).join('×'),
+    };
+    showPhoto(state.photo);
+  } catch (e) {
+    if (run !== photoRun) return;
+    const message = e instanceof Error ? e.message : String(e);
+    const keeps = state.photo ? ' The page keeps the previous photo.' : '';
+    showAlert(`Could not use ${meta.name}: ${message.replace(/\.?$/, '.')}${keeps}`, 'photo-alert');
+  } finally {
+    if (run === photoRun) $('photo-busy').hidden = true;
+  }
+}
+
+/** Shows the photo with its crop and caption, and attacks it. */
+function showPhoto(photo) {
+  const { decoded, meta, sample } = photo;
+  const canvas = $('photo-source');
+  drawCrop(canvas, decoded);
+  const { source, crop, width, height } = decoded;
+  const square = crop.width === crop.height ? 'square' : 'rectangle';
+  const whole = crop.width === source.width && crop.height === source.height;
+  canvas.setAttribute('aria-label', `${meta.name}, ${source.width} × ${source.height} pixels, with the centre ${square} the model sees outlined`);
+  canvas.dataset.for = photo.key;
+  const caption = $('photo-caption');
+  const b = Object.assign(document.createElement('b'), { textContent: meta.name });
+  const parts = [
+    b,
+    ` · ${source.width.toLocaleString('en')} × ${source.height.toLocaleString('en')} ${source.type.toUpperCase()}. `,
+    whole
+      ? `The model sees all of it, scaled to ${width} × ${height}.`
+      : `The model sees the centre ${square} (outlined), scaled to ${width} × ${height}.`,
+  ];
+  const s = sample !== null ? samples().list[sample] : null;
+  if (s) parts.push(' ', credit(s));
+  caption.replaceChildren(...parts);
+  markSample();
+  showSuggestion(s);
+  setImage(decoded.pixels, { trueLabel: null, key: photo.key });
+}
+
+/** "Photo: source (licence)", with the source as a link when it is one. */
+function credit(sample) {
+  const span = document.createElement('span');
+  span.className = 'credit';
+  const source = sample.source ?? '';
+  const link = /^https?:\/\//.test(source);
+  span.append('Photo: ');
+  if (link) {
+    const a = Object.assign(document.createElement('a'), { href: source, textContent: new URL(source).hostname, rel: 'noopener' });
+    span.append(a);
+  } else if (source) span.append(source);
+  if (sample.licence) span.append(`${source ? ', ' : ''}${sample.licence}`);
+  span.append('.');
+  return span;
+}
+
+/** For a sample with a recorded targeted attack: a button that sets that target and ε. */
+function showSuggestion(sample) {
+  const box = $('target-suggest');
+  const t = sample?.targeted;
+  if (!t || !(t.target_index >= 0 && t.target_index < state.model.classes.length)) {
+    box.hidden = true;
+    return;
+  }
+  const eps = Math.min(16, Math.max(0, Math.round(t.eps_255_reached ?? 4)));
+  const button = Object.assign(document.createElement('button'), {
+    type: 'button',
+    className: 'link',
+    textContent: `make it a “${t.target_class ?? className(t.target_index)}” at ε = ${eps}/255`,
+    onclick: () => {
+      setTarget(t.target_index);
+      setEps(eps / 255);
+    },
+  });
+  box.replaceChildren('Try: ', button, ' (found when the model was made).');
+  box.hidden = false;
+}
+
+watchPictureSources({
+  fileInput: $('photo-file'),
+  overlay: $('drop-overlay'),
+  accepting: () => state.ready || state.model?.kind === 'photo',
+  onPicture: async (file, meta) => {
+    if (state.model?.kind !== 'photo') {
+      // A picture brought to the digits page: switch to the photo classifier first.
+      const photoModel = MODELS.find((m) => m.kind === 'photo');
+      if (!photoModel) return showAlert('This site has no photo classifier.');
+      await chooseModel(photoModel.name);
+      if (state.model?.kind !== 'photo') return;
+    }
+    usePicture(file, meta);
+  },
+  onProblem: (message) => showAlert(message, state.model?.kind === 'photo' ? 'photo-alert' : 'alert'),
+});
+
+// --- the attack --------------------------------------------------------------------------------
 
 /** Attack a new image (or the same one with a new model or target). */
 function setImage(pixels, { trueLabel, key }) {
@@ -392,36 +791,48 @@ function setImage(pixels, { trueLabel, key }) {
   runSweep();
 }
 
-// --- the attack --------------------------------------------------------------------------------
-
 function gain() {
-  return state.gain === 'fit' ? 1 : 2 * Number(state.gain) * state.eps;
+  return state.gain === 'fit' ? 1 : 2 * Number(state.gain) * state.eps[kind()];
 }
 
 async function runAttack() {
   if (!state.ready || !state.pixels) return;
-  const about = { key: state.imageKey, eps: state.eps, target: state.target, trueLabel: state.trueLabel };
-  const args = { pixels: state.pixels, eps: state.eps, label: state.target, targeted: state.target !== null, gain: gain() };
+  const eps = state.eps[kind()];
+  const about = { model: state.model, key: state.imageKey, eps, target: state.target, trueLabel: state.trueLabel };
+  const args = { model: state.model.key, pixels: state.pixels, eps, label: state.target, targeted: state.target !== null, gain: gain() };
   try {
     const r = await attackLane('attack', args);
-    // A result for an image that has since been replaced (or cleared) is not shown.
-    if (r !== STALE && about.key === state.imageKey) showResult(r, about);
+    // A result for an image or model that has since been replaced (or cleared) is not shown.
+    if (r !== STALE && about.key === state.imageKey && about.model === state.model) showResult(r, about);
   } catch (e) {
-    report(e, 'The attack failed');
+    if (about.model === state.model) report(e, 'The attack failed');
   }
 }
 
+let sweepRun = 0;
+
+/** The prediction at every ε of the slider's range, in chunks so that the slider is answered in between. */
 async function runSweep() {
   if (!state.ready || !state.pixels) return;
+  const run = ++sweepRun;
   const key = state.imageKey;
-  const args = { pixels: state.pixels, steps: SWEEP_STEPS, max: EPS_MAX, label: state.target, targeted: state.target !== null };
+  const s = scale();
+  const target = state.target;
+  const acc = { eps: [], predicted: [], referenceProbs: [], reference: null, target, total: s.grid.length };
   try {
-    const r = await sweepLane('sweep', args);
-    if (r === STALE || key !== state.imageKey) return;
-    state.sweep = { ...r, target: args.label };
-    showSweep();
+    for (let i = 0; i < s.grid.length; i += s.chunk) {
+      const args = { model: state.model.key, pixels: state.pixels, eps: s.grid.slice(i, i + s.chunk), label: target, targeted: target !== null };
+      const r = await sweepLane('sweep', args);
+      if (r === STALE || run !== sweepRun || key !== state.imageKey) return;
+      acc.eps.push(...r.eps);
+      acc.predicted.push(...r.predicted);
+      acc.referenceProbs.push(...r.referenceProbs);
+      acc.reference = r.reference;
+      state.sweep = acc;
+      showSweep();
+    }
   } catch (e) {
-    report(e, 'The ε sweep failed');
+    if (run === sweepRun) report(e, 'The ε sweep failed');
   }
 }
 
@@ -437,6 +848,7 @@ function showResult(r, about) {
   const adversarial = argmax(r.adversarialProbs);
   const rounded = argmax(r.roundedProbs);
   const { eps, target, trueLabel } = about;
+  const what = kind() === 'digits' ? 'digit' : 'image';
 
   putImage($('cv-original'), r.images.original, r.width, r.height);
   putImage($('cv-perturbation'), r.images.perturbation, r.width, r.height);
@@ -446,12 +858,12 @@ function showResult(r, about) {
   $('original-conf').textContent = percent(r.probs[original]);
   $('adversarial-pred').textContent = className(adversarial);
   $('adversarial-conf').textContent = percent(r.adversarialProbs[adversarial]);
-  $('cv-original').setAttribute('aria-label', `Original digit, read as ${className(original)} (${percent(r.probs[original])})`);
-  $('cv-adversarial').setAttribute('aria-label', `Adversarial digit, read as ${className(adversarial)} (${percent(r.adversarialProbs[adversarial])})`);
+  $('cv-original').setAttribute('aria-label', `Original ${what}, read as ${className(original)} (${percent(r.probs[original])})`);
+  $('cv-adversarial').setAttribute('aria-label', `Adversarial ${what}, read as ${className(adversarial)} (${percent(r.adversarialProbs[adversarial])})`);
   $('cv-perturbation').setAttribute('aria-label', `Perturbation: each pixel moved by at most ${fmtEps(eps)}`);
   $('noise-legend').textContent =
     state.gain === 'fit'
-      ? `Middle picture: white = +ε, black = −ε, grey = unchanged (where the step would leave [0, 1], clipping cancels it).`
+      ? `Middle picture: ${kind() === 'photo' ? 'for each colour channel, bright = +ε, dark = −ε' : 'white = +ε, black = −ε'}, grey = unchanged (where the step would leave [0, 1], clipping cancels it).`
       : `Middle picture: x′ − x around mid-grey, ${state.gain === '1' ? 'at its true size' : `magnified ×${state.gain}`}; grey = unchanged.`;
 
   // The verdict.
@@ -466,6 +878,14 @@ function showResult(r, about) {
   if (trueLabel !== null && original !== trueLabel) text += `. The model already misreads this ${className(trueLabel)}.`;
   verdict.textContent = text;
   verdict.dataset.fooled = String(eps > 0 && changed && original !== target);
+  verdict.dataset.reached = String(target !== null && adversarial === target && original !== target);
+
+  // How long it took, in the worker.
+  if (r.ms.gradient) state.speed.gradientMs = r.ms.fgsm;
+  else state.speed.forwardMs = r.ms.fgsm;
+  const passes = r.ms.gradient ? 'a forward and backward pass, then 2 forward passes' : '2 forward passes; the gradient of this image is reused';
+  $('timing').textContent = `Computed in your browser in ${seconds(r.ms.total)} (${passes})${state.engine ? `, WebAssembly ${state.engine.name}` : ''}.`;
+  renderSpeed();
 
   // Bars, with the classes that matter marked (by colour and by a word).
   const marks = (...pairs) => Object.fromEntries(pairs.filter(Boolean));
@@ -474,7 +894,7 @@ function showResult(r, about) {
     highlight: marks([original, ['original', '']], target !== original && targetMark),
   });
   renderBars($('bars-adversarial'), r.adversarialProbs, state.model.classes, {
-    always: [original],
+    always: target !== null && target !== original ? [original, target] : [original],
     highlight: marks(
       [original, ['original', changed ? 'original' : '']],
       targetMark,
@@ -486,24 +906,44 @@ function showResult(r, about) {
   const y = r.label;
   $('fact-label').textContent = `${className(y)}: ${target !== null ? 'the target class (the step goes down its loss)' : 'the model’s own prediction, not the true label'}`;
   $('fact-loss').textContent = `${crossEntropy(r.probs[y])} on x → ${crossEntropy(r.adversarialProbs[y])} on x′`;
-  $('fact-eps').textContent = `${fmtEps(eps)} × 255 = ${(eps * 255).toFixed(1)} grey levels`;
+  $('fact-eps').textContent = scale().pixels(eps);
   const clipped = r.linf < eps - 1e-6 ? ' (clipping to [0, 1] shortened every step)' : '';
-  $('fact-linf').textContent = `${r.linf.toFixed(3)} = ${levels(r.linf)}${clipped}`;
-  const png = $('fact-png');
-  png.textContent = rounded === adversarial ? `still read as ${className(rounded)} ✓ ` : `read as ${className(rounded)}: the rounding undoes the attack `;
-  const save = document.createElement('button');
-  save.type = 'button';
-  save.className = 'link';
-  save.textContent = 'download x′';
-  save.addEventListener('click', () => download($('cv-adversarial'), `adversarial-${className(original)}-to-${className(adversarial)}-eps${fmtEps(eps)}.png`));
-  png.append(save);
+  $('fact-linf').textContent = `${r.linf.toFixed(kind() === 'photo' ? 4 : 3)} = ${levels(r.linf)}${clipped}`;
+  showPngCheck({ original, adversarial, rounded, r, eps, target });
 
   if (about.key.startsWith('drawing')) showDrawingReadout(original, adversarial, r, about);
 
   $('results').dataset.for = `${about.key}@${fmtEps(eps)}`;
   $('results').dataset.target = target ?? '';
+  $('results').dataset.original = String(original);
+  $('results').dataset.adversarial = String(adversarial);
   chart.eps = eps;
   robustnessChart.eps = eps;
+}
+
+/**
+ * Whether x′ still does what it did once saved: a PNG stores 8 bits a channel, so x′ is rounded to
+ * multiples of 1/255. The worker classified the rounded image too.
+ */
+function showPngCheck({ original, adversarial, rounded, r, eps, target }) {
+  const fools = (c) => (target !== null ? c === target && original !== target : c !== original);
+  const before = eps > 0 && fools(adversarial);
+  const after = fools(rounded);
+  const png = $('fact-png');
+  const read = `read as ${className(rounded)} (${percent(r.roundedProbs[rounded])})`;
+  png.textContent = before && after ? `still fools it: ${read} ✓ ` : before ? `${read}: the rounding undoes the attack ` : `${read} `;
+  png.dataset.class = String(rounded);
+  png.dataset.fools = String(before && after);
+  const save = document.createElement('button');
+  save.type = 'button';
+  save.className = 'link';
+  save.textContent = 'download x′';
+  const name =
+    kind() === 'digits'
+      ? `adversarial-${className(original)}-to-${className(adversarial)}-eps${fmtEps(eps)}.png`
+      : `adversarial-${slug(className(original))}-to-${slug(className(adversarial))}-eps${Math.round(eps * 255)}-255.png`;
+  save.addEventListener('click', () => download($('cv-adversarial'), name));
+  png.append(save);
 }
 
 /** One line under the pad, so that the result shows while drawing even on a small screen. */
@@ -531,7 +971,7 @@ function clearResults(message) {
     ctx.fillRect(0, 0, canvas.width, canvas.height);
   }
   for (const id of ['original-pred', 'adversarial-pred', 'fact-label', 'fact-loss', 'fact-linf', 'fact-png']) $(id).textContent = '–';
-  for (const id of ['original-conf', 'adversarial-conf']) $(id).textContent = '';
+  for (const id of ['original-conf', 'adversarial-conf', 'timing']) $(id).textContent = '';
   $('bars-original').replaceChildren();
   $('bars-adversarial').replaceChildren();
   $('verdict').textContent = message;
@@ -552,29 +992,58 @@ function download(canvas, name) {
 
 // --- ε, target, gain ---------------------------------------------------------------------------
 
+function configureEps() {
+  const s = scale();
+  const input = $('eps');
+  input.min = '0';
+  input.max = String(s.slider.max);
+  input.step = String(s.slider.step);
+  input.value = String(s.toSlider(state.eps[kind()]));
+  $('eps-value').textContent = s.full(state.eps[kind()]);
+  chart.axis = { max: s.max, ticks: s.ticks };
+  chart.eps = state.eps[kind()];
+}
+
+function configureGain() {
+  const gains = scale().gains;
+  if (!gains.some(([v]) => v === state.gain)) state.gain = 'fit';
+  $('gain').replaceChildren(...gains.map(([value, text]) => new Option(text, value, false, value === state.gain)));
+}
+
 function setEps(eps, { fromSlider = false } = {}) {
-  state.eps = Math.round(Math.min(EPS_MAX, Math.max(0, eps)) * 1000) / 1000;
-  if (!fromSlider) $('eps').value = String(state.eps);
-  $('eps-value').textContent = `${fmtEps(state.eps)} (${levels(state.eps)})`;
-  chart.eps = state.eps;
-  robustnessChart.eps = state.eps;
+  const s = scale();
+  const value = s.fromSlider(s.toSlider(eps));
+  state.eps[kind()] = value;
+  if (!fromSlider) $('eps').value = String(s.toSlider(value));
+  $('eps-value').textContent = s.full(value);
+  chart.eps = value;
+  robustnessChart.eps = value;
   writeHash();
   runAttack();
 }
 
-$('eps').addEventListener('input', (e) => setEps(Number(e.target.value), { fromSlider: true }));
+$('eps').addEventListener('input', (e) => setEps(scale().fromSlider(Number(e.target.value)), { fromSlider: true }));
 
-$('target').addEventListener('change', (e) => {
-  state.target = e.target.value === '' ? null : Number(e.target.value);
-  if (state.pixels) setImage(state.pixels, { trueLabel: state.trueLabel, key: state.imageKey });
+const picker = new TargetPicker({
+  input: $('target'),
+  list: $('target-list'),
+  clear: $('target-clear'),
+  onChange: (value) => setTarget(value, { fromPicker: true }),
 });
+
+function setTarget(value, { fromPicker = false } = {}) {
+  if (!fromPicker) picker.value = value;
+  if (value === state.target) return;
+  state.target = value;
+  if (state.pixels) setImage(state.pixels, { trueLabel: state.trueLabel, key: state.imageKey });
+}
 
 $('gain').addEventListener('change', (e) => {
   state.gain = e.target.value;
   runAttack();
 });
 
-const chart = new SweepChart($('sweep'), { max: EPS_MAX, onPick: (eps) => setEps(Math.round(eps / 0.005) * 0.005) });
+const chart = new SweepChart($('sweep'), { max: SCALES.digits.max, onPick: (eps) => setEps(eps) });
 
 function showSweep() {
   const s = state.sweep;
@@ -587,11 +1056,17 @@ function showSweep() {
   };
   chart.show(s, { changed, classes: state.model.classes });
 
-  const first = s.predicted.findIndex((c) => changed(c) === 'fooled');
   const caption = $('sweep-text');
+  const max = scale().max;
+  if (s.eps.length < s.total) {
+    caption.textContent = `Trying every ε from 0 to ${fmtEps(max)}… ${s.eps.length} of ${s.total}`;
+    delete caption.dataset.for;
+    return;
+  }
+  const first = s.predicted.findIndex((c) => changed(c) === 'fooled');
   const line = target !== null ? `Line: probability of the target ${quoted(target)}.` : `Line: probability of ${quoted(start)}.`;
   if (first < 0) {
-    caption.textContent = `No ε up to ${EPS_MAX} ${target !== null ? `turns this ${className(start)} into ${quoted(target)}` : `changes the prediction ${quoted(start)}`}. ${line}`;
+    caption.textContent = `No ε up to ${fmtEps(max)} ${target !== null ? `turns this ${className(start)} into ${quoted(target)}` : `changes the prediction ${quoted(start)}`}. ${line}`;
   } else {
     const eps = s.eps[first];
     caption.replaceChildren(
@@ -603,9 +1078,11 @@ function showSweep() {
         title: 'Set the slider to this ε',
         onclick: () => setEps(eps),
       }),
-      ` (${levels(eps)}) on, first as ${quoted(s.predicted[first])}. ${line}`,
+      `${kind() === 'digits' ? ` (${levels(eps)})` : ''} on, first as ${quoted(s.predicted[first])}. ${line}`,
     );
+    caption.dataset.first = fmtEps(eps);
   }
+  if (first < 0) delete caption.dataset.first;
   $('sweep').setAttribute('aria-label', `Chart: ${caption.textContent}`);
   caption.dataset.for = state.imageKey;
   caption.dataset.target = target ?? '';
@@ -613,30 +1090,33 @@ function showSweep() {
 
 // --- robustness of the model, measured here on the shipped test digits -------------------------
 
-const robustnessChart = new RobustnessChart($('robustness'), { max: EPS_MAX });
+const robustnessChart = new RobustnessChart($('robustness'), { max: SCALES.digits.max });
 let robustnessRun = 0;
 
 /** FGSM error against ε over all test digits, in the worker, between the reader's own requests. */
 async function runRobustness() {
   const run = ++robustnessRun;
   const digits = state.digits;
-  $('live').hidden = !digits;
-  if (!digits) return;
-  const metrics = state.model.card?.metrics;
+  const model = state.model;
+  $('live').hidden = !digits || model.kind !== 'digits';
+  if ($('live').hidden) return;
+  const metrics = model.card?.metrics;
   // PyTorch's figures for these same digits, when the model's card has them.
   const reference = metrics?.test_digits?.count === digits.count ? metrics.test_digits : null;
-  const cardEps = Object.keys(metrics?.fgsm_error ?? {}).map(Number).filter((e) => e > 0 && e <= EPS_MAX);
-  const grid = Array.from({ length: 11 }, (_, i) => (i * EPS_MAX) / 10);
+  const max = SCALES.digits.max;
+  const cardEps = Object.keys(metrics?.fgsm_error ?? {}).map(Number).filter((e) => e > 0 && e <= max);
+  const grid = Array.from({ length: 11 }, (_, i) => (i * max) / 10);
   const epsilons = [...new Set([...grid, ...cardEps].map((e) => Math.round(e * 1000) / 1000))].sort((a, b) => a - b);
 
   $('live-title').textContent = `Measured here, in your browser, on the ${digits.count} shipped test digits`;
-  const caveat = state.model.custom ? ' These digits are MNIST’s: the figures mean something only if your model reads MNIST digits as 0–9.' : '';
+  const caveat = model.custom ? ' These digits are MNIST’s: the figures mean something only if your model reads MNIST digits as 0–9.' : '';
   $('live-figures').replaceChildren();
   delete $('live').dataset.state;
   robustnessChart.show(null);
   const started = performance.now();
   try {
-    const r = await measureRobustness((op, args, options) => client.call(op, args, options), digits, epsilons, {
+    const call = (op, args, options) => client.call(op, { ...args, model: model.key }, options);
+    const r = await measureRobustness(call, digits, epsilons, {
       onProgress: (partial) => {
         if (run !== robustnessRun) return;
         $('live-text').textContent = `Attacking every digit at ${epsilons.length} values of ε… ${partial.done} of ${partial.count}`;
@@ -644,8 +1124,8 @@ async function runRobustness() {
       },
       cancelled: () => run !== robustnessRun,
     });
-    if (!r) return;
-    const seconds = (performance.now() - started) / 1000;
+    if (!r || run !== robustnessRun) return;
+    const secs = (performance.now() - started) / 1000;
     const rows = [['Accuracy on clean digits', r.accuracy, reference?.clean_accuracy]];
     for (const e of cardEps) rows.push([`FGSM error at ε = ${e}`, r.error[epsilons.indexOf(e)], reference?.fgsm_error?.[String(e)]]);
     $('live-figures').replaceChildren(figuresTable(rows, reference ? 'PyTorch' : null));
@@ -655,7 +1135,7 @@ async function runRobustness() {
     );
     $('live-text').textContent =
       `Line: share of the ${r.count} digits misread after FGSM at each ε (y = the model’s own prediction), ` +
-      `${epsilons.length * r.count} attacks in ${seconds.toFixed(1)} s.${reference ? ' Rings: PyTorch on the same digits.' : ''}${caveat}`;
+      `${epsilons.length * r.count} attacks in ${secs.toFixed(1)} s.${reference ? ' Rings: PyTorch on the same digits.' : ''}${caveat}`;
     $('live').dataset.state = 'done';
   } catch (e) {
     if (run === robustnessRun) $('live-text').textContent = `Could not measure: ${e.message}`;
@@ -684,29 +1164,47 @@ function figuresTable(rows, referenceName) {
   return fragment;
 }
 
-// --- the address bar: #digit=12&eps=0.25&target=3 makes a view shareable ------------------------
+// --- the address: #digit=12&eps=0.25&target=3 or #sample=2&eps=4/255&target=368 ----------------
 
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
-  const digit = Number(p.get('digit'));
-  if (Number.isInteger(digit) && digit >= 1) state.index = digit - 1;
-  const eps = Number(p.get('eps'));
-  if (p.has('eps') && Number.isFinite(eps)) state.eps = Math.min(EPS_MAX, Math.max(0, eps));
+  const view = {};
   const target = p.get('target');
-  if (target !== null && /^\d+$/.test(target)) state.target = Number(target);
-  if (p.get('draw') !== null) state.source = 'draw';
-  $('eps').value = String(state.eps);
-  $('eps-value').textContent = `${fmtEps(state.eps)} (${levels(state.eps)})`;
+  if (target !== null && /^\d+$/.test(target)) view.target = Number(target);
+  const eps = p.get('eps') ?? '';
+  const photoEps = eps.match(/^(\d+)\/255$/);
+  const sample = Number(p.get('sample'));
+  if (p.has('sample') || photoEps) {
+    if (Number.isInteger(sample) && sample >= 1) view.sample = sample - 1;
+    if (photoEps) view.eps = SCALES.photo.fromSlider(Number(photoEps[1]));
+    state.pending.photo = view;
+  } else {
+    const digit = Number(p.get('digit'));
+    if (Number.isInteger(digit) && digit >= 1) view.digit = digit - 1;
+    if (eps && Number.isFinite(Number(eps))) view.eps = SCALES.digits.fromSlider(Number(eps));
+    if (p.get('draw') !== null) view.source = 'draw';
+    state.pending.digits = view;
+  }
 }
 
 function writeHash() {
   if (!state.ready) return;
-  const p = new URLSearchParams();
-  if (state.source === 'test') p.set('digit', String(state.index + 1));
-  else p.set('draw', '');
-  p.set('eps', String(state.eps));
-  if (state.target !== null) p.set('target', String(state.target));
-  history.replaceState(null, '', `#${p}`.replace('draw=&', 'draw&').replace(/draw=$/, 'draw'));
+  const parts = [];
+  if (kind() === 'digits') {
+    parts.push(state.source === 'test' ? `digit=${state.index + 1}` : 'draw');
+    parts.push(`eps=${state.eps.digits}`);
+  } else {
+    if (state.photo?.sample != null) parts.push(`sample=${state.photo.sample + 1}`);
+    parts.push(`eps=${Math.round(state.eps.photo * 255)}/255`);
+  }
+  if (state.target !== null) parts.push(`target=${state.target}`);
+  history.replaceState(null, '', `${location.pathname}${location.search}#${parts.join('&')}`);
+}
+
+/** Marks a promise as handled now (it is awaited later), and returns it. */
+function quiet(promise) {
+  promise.catch(() => {});
+  return promise;
 }
 
 start();

@@ -1,12 +1,12 @@
-// Fetching a model's files (model.json, model.onnx, test-digits.bin) by URLs relative to the page,
-// with download progress, and reading the test digits.
+// Fetching a model's files (model.json, model.onnx, test-digits.bin, sample photos) by URLs
+// relative to the page, with download progress, and reading the test digits.
 
 /**
  * The body of `url` as bytes; `onProgress({loaded, total})` after every chunk (total is 0 when the
  * server does not say).
  */
-export async function fetchBytes(url, onProgress = () => {}) {
-  const response = await fetchOk(url);
+export async function fetchBytes(url, onProgress = () => {}, signal = undefined) {
+  const response = await fetchOk(url, signal);
   // Content-Length counts compressed bytes when the server compresses: then it is no total.
   const total = response.headers.get('Content-Encoding') ? 0 : Number(response.headers.get('Content-Length')) || 0;
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
@@ -38,11 +38,17 @@ export async function fetchJson(url) {
   }
 }
 
-async function fetchOk(url) {
+/** The body of `url` as a Blob (for pictures). */
+export async function fetchBlob(url, signal = undefined) {
+  return (await fetchOk(url, signal)).blob();
+}
+
+async function fetchOk(url, signal) {
   let response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, { signal });
   } catch (e) {
+    if (e.name === 'AbortError') throw e;
     throw new Error(`could not load ${url}: ${e.message}`);
   }
   if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status} ${response.statusText}`.trim());

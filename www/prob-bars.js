@@ -32,6 +32,7 @@ export function renderBars(list, probs, classes, { k = 5, highlight = {}, always
     const name = document.createElement('span');
     name.className = 'bar-class';
     name.textContent = classes[c] ?? String(c);
+    name.title = name.textContent;
     const track = document.createElement('span');
     track.className = 'bar-track';
     const fill = document.createElement('span');

@@ -12,15 +12,18 @@ export class SweepChart {
   #max;
   #onPick;
 
+  #ticks;
+
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{max: number, onPick: (eps: number) => void}} options
+   * @param {{max: number, onPick: (eps: number) => void, ticks?: {value: number, label: string}[]}} options
+   *   `ticks` label the ε axis (default: every 0.1).
    */
-  constructor(canvas, { max, onPick }) {
+  constructor(canvas, { max, onPick, ticks }) {
     this.#canvas = canvas;
     this.#ctx = canvas.getContext('2d');
-    this.#max = max;
     this.#onPick = onPick;
+    this.axis = { max, ticks };
     new ResizeObserver(() => this.#draw()).observe(canvas);
     let dragging = null;
     canvas.addEventListener('pointerdown', (e) => {
@@ -42,6 +45,14 @@ export class SweepChart {
    */
   show(data, how) {
     this.#data = data && { ...data, ...how };
+    this.#draw();
+  }
+
+  /** The ε axis: from 0 to `max`, labelled at `ticks` (default: every 0.1). */
+  set axis({ max, ticks }) {
+    this.#max = max;
+    this.#ticks = ticks ?? Array.from({ length: Math.floor(max / 0.1 + 1e-9) + 1 }, (_, i) => ({ value: i * 0.1, label: (i * 0.1).toFixed(1) }));
+    this.#data = null;
     this.#draw();
   }
 
@@ -87,7 +98,8 @@ export class SweepChart {
     const data = this.#data;
     if (data) {
       const n = data.eps.length;
-      const step = plotW / (n - 1);
+      // The width of one ε of the grid (the data may be a first part of it).
+      const step = n > 1 ? (plotW * (data.eps[1] - data.eps[0])) / this.#max : plotW / 16;
       // Runs of the same predicted class, shaded when the prediction changed.
       let start = 0;
       for (let i = 1; i <= n; i++) {
@@ -120,15 +132,16 @@ export class SweepChart {
       ctx.stroke();
     }
 
-    // Axes: y at 0 and 100 %, x every 0.1.
+    // Axes: y at 0 and 100 %, x at the ticks.
     ctx.fillStyle = muted;
     ctx.textAlign = 'right';
     ctx.fillText('100%', PAD.left - 4, y(1));
     ctx.fillText('0', PAD.left - 4, y(0));
-    ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (let t = 0; t <= this.#max + 1e-9; t += 0.1) {
-      ctx.fillText(t.toFixed(1), Math.min(x(t), width - 12), PAD.top + plotH + 4);
+    for (const { value, label } of this.#ticks) {
+      const w = ctx.measureText(label).width;
+      ctx.textAlign = 'center';
+      ctx.fillText(label, Math.min(x(value), width - w / 2 - 1), PAD.top + plotH + 4);
     }
 
     // The slider's ε.

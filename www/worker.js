@@ -1,50 +1,96 @@
-// The module worker that owns the WebAssembly engine and the one Model, so that no model work ever
+// The module worker that owns the WebAssembly engine and the models, so that no model work ever
 // runs on the page's thread. Protocol: the page posts {id, op, args}; the worker answers
 // {id, ok: true, result} or {id, ok: false, error}, and may post {id, progress} before that.
 // Requests run one at a time, in order: the wasm exports stay synchronous and never overlap.
 import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit } from './pkg/fgsm_wasm.js';
+import { sniffImage } from './image-sniff.js';
 
-const WASM_URL = new URL('./pkg/fgsm_wasm_bg.wasm', import.meta.url);
+/**
+ * The engine builds, best first. Both use the same glue (fgsm_wasm.js) and exports; the relaxed
+ * one also uses relaxed-SIMD instructions (faster matrix kernels where the browser has them).
+ */
+const ENGINES = [
+  { id: 'relaxed', name: 'relaxed SIMD', file: 'fgsm_wasm_relaxed_bg.wasm', supported: () => WebAssembly.validate(RELAXED_SIMD_PROBE) },
+  { id: 'simd', name: 'SIMD128', file: 'fgsm_wasm_bg.wasm', supported: () => true },
+];
 
 /** The smallest module that uses a SIMD128 instruction (as in the wasm-feature-detect package). */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
-/** @type {Promise<{memory: WebAssembly.Memory}> | null} the engine, loaded by the first request. */
+/**
+ * A module whose one function returns f32x4.relaxed_madd (opcode 0xfd 0x105) of three splats:
+ * `(func (result v128) (f32x4.relaxed_madd (i8x16.splat (i32.const 1)) …))`. It validates only
+ * where relaxed SIMD is on (wasm-feature-detect probes the same way, with i8x16.relaxed_swizzle).
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, // magic, version
+  1, 5, 1, 96, 0, 1, 123, // types: () -> v128
+  3, 2, 1, 0, // one function of type 0
+  10, 19, 1, 17, 0, // code: one body of 17 bytes, no locals
+  65, 1, 253, 15, 65, 1, 253, 15, 65, 1, 253, 15, // three (i8x16.splat (i32.const 1))
+  253, 133, 2, // f32x4.relaxed_madd
+  11, // end
+]);
+
+/** @type {Promise<{memory: WebAssembly.Memory, bytes: number, name: string, file: string}> | null} */
 let engine = null;
-/** @type {Model | null} */
-let model = null;
+/** Prepared models by the page's key ("builtin:mnist", "custom"), so switching back is instant. */
+const models = new Map();
+
+/** Pictures larger than this are refused before decoding (a 50 MP image is 200 MB as RGBA). */
+const MAX_PIXELS = 50e6;
+const MAX_FILE_BYTES = 200e6;
 
 const handlers = {
-  /** Loads the engine once; reports download progress. → {bytes, ms} */
-  async init(_args, progress) {
+  /**
+   * Loads the engine once; reports download progress. `prefer` ("simd" or "relaxed") skips the
+   * better builds, for comparing them. → {name, file, bytes, ms, relaxedSupported}
+   */
+  async init({ prefer } = {}, progress) {
     const started = performance.now();
-    const { bytes } = await loadEngine(progress);
-    return { bytes, ms: performance.now() - started };
+    const { bytes, name, file } = await loadEngine(progress, prefer);
+    return { name, file, bytes, ms: performance.now() - started, relaxedSupported: ENGINES[0].supported() };
+  },
+
+  /** → {inputShape, numClasses} of a model prepared earlier under `key`, or null. */
+  info({ key }) {
+    const m = models.get(key);
+    return m ? describe(m) : null;
   },
 
   /**
-   * Parses and prepares an ONNX model. The previous model stays in use when the new one fails,
-   * including when its input is not `expectShape`. → {inputShape, numClasses, ms}
+   * Parses and prepares an ONNX model and keeps it under `key` (replacing what was there). Fails
+   * with a message when its input is not an image this page can show. → {inputShape, numClasses, ms}
    */
-  async load({ bytes, expectShape }) {
+  async load({ key, bytes }) {
     await loadEngine();
     const started = performance.now();
     const candidate = new Model(asBytes(bytes, 'the model file'));
     const ms = performance.now() - started;
-    const inputShape = Array.from(candidate.inputShape, Number);
-    const numClasses = candidate.numClasses;
-    if (expectShape && !sameShape(inputShape, expectShape)) {
+    const info = describe(candidate);
+    const [, c, h, w] = info.inputShape;
+    const problem =
+      info.inputShape.length !== 4 || info.inputShape[0] !== 1
+        ? `its input is [${info.inputShape.join(', ')}], not an image batch [1, C, H, W]`
+        : c !== 1 && c !== 3
+          ? `it expects ${c}-channel images (input [${info.inputShape.join(', ')}]); this page shows grey-scale (1) or colour (3) images`
+          : h < 8 || w < 8 || h > 2048 || w > 2048
+            ? `it expects ${w}×${h} images; this page handles 8 to 2048 pixels a side`
+            : null;
+    if (problem) {
       candidate.free();
-      const [, c, h, w] = inputShape;
-      throw new Error(
-        `this page works with ${expectShape[3]}×${expectShape[2]} grey-scale digits (input [${expectShape.join(', ')}]) ` +
-          `for now, and this model expects ${c === 3 ? 'colour' : `${c}-channel`} images of ${w}×${h} ` +
-          `(input [${inputShape.join(', ')}]). Support for photos is planned.`,
-      );
+      throw new Error(problem);
     }
-    model?.free();
-    model = candidate;
-    return { inputShape, numClasses, ms };
+    models.get(key)?.free();
+    models.set(key, candidate);
+    return { ...info, ms };
+  },
+
+  /** Frees the model under `key`. */
+  unload({ key }) {
+    models.get(key)?.free();
+    models.delete(key);
+    return null;
   },
 
   /** A hand drawing (canvas RGBA) → the model's input, prepared as MNIST digits were. → {pixels} */
@@ -54,20 +100,80 @@ const handlers = {
   },
 
   /**
+   * A picture (a File or Blob) → the model's input: the largest centred crop with the model's aspect
+   * ratio, scaled to width × height, as CHW floats in [0, 1]. Also a preview of the whole picture
+   * (longest side at most `preview` pixels) and where the crop lies in it.
+   * → {pixels, width, height, source: {width, height, type}, crop: {x, y, width, height}, preview, ms}
+   */
+  async decode({ file, width, height, channels, preview: previewMax = 640 }) {
+    const started = performance.now();
+    if (!(file instanceof Blob)) throw new Error('no picture was given');
+    if (typeof OffscreenCanvas === 'undefined' || typeof createImageBitmap === 'undefined') {
+      throw new Error('this browser cannot read pictures in the background (it lacks OffscreenCanvas); try a current Chrome, Firefox or Safari');
+    }
+    if (file.size === 0) throw new Error('the file is empty');
+    if (file.size > MAX_FILE_BYTES) {
+      throw new Error(`the file is ${megabytes(file.size)}; pictures up to ${megabytes(MAX_FILE_BYTES)} are accepted`);
+    }
+    // The header says what the file is and how large the picture is, before anything is decoded.
+    const head = new Uint8Array(await file.slice(0, 1 << 16).arrayBuffer());
+    const sniffed = sniffImage(head);
+    if (sniffed?.type === 'svg') throw new Error('SVG drawings cannot be read here; use a PNG, JPEG, WebP or GIF picture');
+    if (sniffed?.width && sniffed.width * sniffed.height > MAX_PIXELS) throw tooLarge(sniffed.width, sniffed.height);
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch {
+      throw new Error(
+        sniffed
+          ? `this ${sniffed.type.toUpperCase()} file could not be decoded (it may be damaged or use a variant this browser does not read)`
+          : 'this is not a picture the browser can read (it does not start like a PNG, JPEG, WebP, GIF, BMP or AVIF file)',
+      );
+    }
+    try {
+      if (bitmap.width * bitmap.height > MAX_PIXELS) throw tooLarge(bitmap.width, bitmap.height);
+      // The crop: as large as possible, centred, with the model's aspect ratio.
+      const scale = Math.min(bitmap.width / width, bitmap.height / height);
+      const cw = Math.max(1, Math.min(bitmap.width, Math.round(width * scale)));
+      const ch = Math.max(1, Math.min(bitmap.height, Math.round(height * scale)));
+      const crop = { x: Math.floor((bitmap.width - cw) / 2), y: Math.floor((bitmap.height - ch) / 2), width: cw, height: ch };
+      const rgba = resample(bitmap, crop, width, height).getContext('2d').getImageData(0, 0, width, height).data;
+      const pixels = rgbaToPixels(rgba, channels);
+      const fit = Math.min(1, previewMax / Math.max(bitmap.width, bitmap.height));
+      const whole = { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
+      const preview = resample(bitmap, whole, Math.max(1, Math.round(bitmap.width * fit)), Math.max(1, Math.round(bitmap.height * fit))).transferToImageBitmap();
+      return {
+        pixels,
+        width,
+        height,
+        source: { width: bitmap.width, height: bitmap.height, type: sniffed?.type ?? (file.type || 'unknown') },
+        crop,
+        preview,
+        ms: performance.now() - started,
+      };
+    } finally {
+      bitmap.close();
+    }
+  },
+
+  /**
    * One FGSM step and everything the page shows about it. `label` null = untargeted against the
    * model's own prediction; `gain` is perturbationToRgba's. Also checks whether the adversarial
    * image keeps its prediction once rounded to 8 bits, as a PNG would store it.
    */
-  attack({ pixels, eps, label = null, targeted = false, gain = 1 }) {
-    const m = current();
+  attack({ model: key, pixels, eps, label = null, targeted = false, gain = 1 }) {
+    const m = get(key);
     const [, channels, height, width] = m.inputShape;
     const x = asPixels(pixels);
+    const started = performance.now();
+    // The gradient first: the model memoises x with it, so predict(x) below costs nothing, and the
+    // next ε on the same x costs one forward pass.
+    const { step, fresh } = fgsm(m, x, eps, label === null ? undefined : { label, targeted });
+    const fgsmMs = performance.now() - started;
     const probs = m.predict(x);
-    const step = m.fgsm(x, eps, label === null ? undefined : { label, targeted });
     let linf = 0;
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
-    // Predicting other images leaves the model's memo of x's gradient in place, so the next slider
-    // move on x still costs one forward pass.
+    // Predicting other images leaves the model's memo of x's gradient in place.
     const roundedProbs = m.predict(step.adversarial.map((v) => Math.round(v * 255) / 255));
     return {
       width,
@@ -78,6 +184,8 @@ const handlers = {
       label: step.label,
       loss: step.loss,
       linf,
+      // fgsm: the step alone (with a new gradient when `gradient`, else one forward pass).
+      ms: { fgsm: fgsmMs, total: performance.now() - started, gradient: fresh },
       images: {
         original: pixelsToRgba(x, channels),
         perturbation: perturbationToRgba(step.perturbation, channels, eps, gain),
@@ -87,26 +195,25 @@ const handlers = {
   },
 
   /**
-   * FGSM at `steps` + 1 evenly spaced ε from 0 to `max`, for the chart of prediction against ε.
-   * One gradient for all of them (the Model memoises it), then one forward pass each.
-   * → {eps, predicted, reference, referenceProbs}: for each ε the predicted class and the
-   * probability of `reference` (the target when targeted, else the clean prediction).
+   * FGSM at each ε of `eps` (or at `steps` + 1 evenly spaced ε from 0 to `max`), for the chart of
+   * prediction against ε. One gradient for all of them (the Model memoises it), then one forward
+   * pass each. → {eps, predicted, reference, referenceProbs}: for each ε the predicted class and
+   * the probability of `reference` (the target when targeted, else the clean prediction).
    */
-  sweep({ pixels, steps = 100, max = 0.5, label = null, targeted = false }) {
-    const m = current();
+  sweep({ model: key, pixels, eps: list, steps = 100, max = 0.5, label = null, targeted = false }) {
+    const m = get(key);
     const x = asPixels(pixels);
-    const clean = m.predict(x);
-    const reference = label ?? argmax(clean);
     const options = label === null ? undefined : { label, targeted };
-    const eps = new Float32Array(steps + 1);
-    const predicted = new Uint16Array(steps + 1);
-    const referenceProbs = new Float32Array(steps + 1);
-    for (let i = 0; i <= steps; i++) {
-      eps[i] = (max * i) / steps;
-      const { probs } = m.fgsm(x, eps[i], options);
+    const eps = list ? Float32Array.from(list) : Float32Array.from({ length: steps + 1 }, (_, i) => (max * i) / steps);
+    const predicted = new Uint16Array(eps.length);
+    const referenceProbs = new Float32Array(eps.length);
+    let reference = label;
+    eps.forEach((e, i) => {
+      const { probs } = fgsm(m, x, e, options).step;
+      reference ??= argmax(m.predict(x)); // after the first fgsm, x is memoised
       predicted[i] = argmax(probs);
       referenceProbs[i] = probs[reference];
-    }
+    });
     return { eps, predicted, reference, referenceProbs };
   },
 
@@ -115,8 +222,8 @@ const handlers = {
    * forward pass per ε. → {clean, adversarial}: the clean prediction of each image, and the
    * adversarial prediction of image i at epsilons[j] in adversarial[i · epsilons.length + j].
    */
-  attackMany({ images, epsilons, label = null, targeted = false }) {
-    const m = current();
+  attackMany({ model: key, images, epsilons, label = null, targeted = false }) {
+    const m = get(key);
     const size = m.inputShape.reduce((a, b) => a * b, 1);
     const all = asPixels(images);
     if (all.length % size) throw new Error(`${all.length} values do not split into images of ${size}`);
@@ -128,38 +235,107 @@ const handlers = {
       const x = all.subarray(i * size, (i + 1) * size);
       clean[i] = argmax(m.predict(x));
       epsilons.forEach((eps, j) => {
-        adversarial[i * epsilons.length + j] = argmax(m.fgsm(x, eps, options).probs);
+        adversarial[i * epsilons.length + j] = argmax(fgsm(m, x, eps, options).step.probs);
       });
     }
     return { clean, adversarial };
   },
 };
 
-function loadEngine(progress = () => {}) {
+/** For each model, the image and label of its memoised gradient (the wasm Model keeps the last one). */
+const memos = new WeakMap();
+
+/** model.fgsm, and whether it had to take a new gradient (else it cost one forward pass). */
+function fgsm(m, x, eps, options) {
+  const label = options?.label ?? 'own';
+  const memo = memos.get(m);
+  const fresh = !(memo && memo.label === label && memo.pixels.length === x.length && memo.pixels.every((v, i) => v === x[i]));
+  const step = m.fgsm(x, eps, options);
+  if (fresh) memos.set(m, { label, pixels: x.slice() });
+  return { step, fresh };
+}
+
+/**
+ * Scales `crop` of `source` to width × height on an OffscreenCanvas: halving first while the
+ * picture is more than twice too large (one bilinear step from far away would alias), then one
+ * last step. A crop of exactly the target size is copied pixel for pixel. Transparent pixels
+ * become white.
+ */
+function resample(source, crop, width, height) {
+  let { x, y, width: w, height: h } = crop;
+  let from = source;
+  const draw = (cw, chh) => {
+    const canvas = new OffscreenCanvas(cw, chh);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, cw, chh);
+    ctx.imageSmoothingEnabled = !(cw === w && chh === h);
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(from, x, y, w, h, 0, 0, cw, chh);
+    from = canvas;
+    [x, y, w, h] = [0, 0, cw, chh];
+    return canvas;
+  };
+  while (w >= 2 * width && h >= 2 * height) draw(Math.round(w / 2), Math.round(h / 2));
+  return draw(width, height);
+}
+
+function tooLarge(w, h) {
+  return new Error(
+    `the picture is ${w.toLocaleString('en')} × ${h.toLocaleString('en')} pixels (${(w * h / 1e6).toFixed(0)} megapixels); ` +
+      `pictures up to ${MAX_PIXELS / 1e6} megapixels are accepted — scale it down first`,
+  );
+}
+
+const megabytes = (n) => `${(n / 1e6).toFixed(n < 10e6 ? 1 : 0)} MB`;
+
+function describe(m) {
+  return { inputShape: Array.from(m.inputShape, Number), numClasses: m.numClasses };
+}
+
+/**
+ * Loads the best engine the browser validates: relaxed SIMD when the probe validates and the file
+ * exists (older builds have only the SIMD128 one), else SIMD128.
+ */
+function loadEngine(progress = () => {}, prefer) {
   if (!engine) {
     engine = (async () => {
-      const response = await fetch(WASM_URL);
-      if (!response.ok) {
-        throw new Error(`could not download the engine (${WASM_URL.pathname}): HTTP ${response.status}`);
-      }
-      const total = Number(response.headers.get('Content-Length')) || 0;
-      let loaded = 0;
-      const counted = countBytes(response, (n) => progress({ loaded: (loaded += n), total }));
-      // Compile while downloading when the server labels the file correctly; otherwise (some
-      // static servers do not know .wasm) compile from the downloaded bytes.
-      const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
-      const source = streaming ? counted : new Uint8Array(await counted.arrayBuffer());
-      let exports;
-      try {
-        exports = await init({ module_or_path: source });
-      } catch (e) {
-        // The engine is built with SIMD128; say so rather than show a compile error.
-        if (!WebAssembly.validate(SIMD_PROBE)) {
-          throw new Error('this browser does not support WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
+      const candidates = ENGINES.filter((e) => e.supported() && (!prefer || e.id === prefer || e === ENGINES.at(-1)));
+      for (const [i, candidate] of candidates.entries()) {
+        const last = i === candidates.length - 1;
+        const url = new URL(`./pkg/${candidate.file}`, import.meta.url);
+        let response;
+        try {
+          response = await fetch(url);
+        } catch (e) {
+          if (last) throw new Error(`could not download the engine (${url.pathname}): ${e.message}`);
+          continue;
         }
-        throw e;
+        if (!response.ok) {
+          if (last) throw new Error(`could not download the engine (${url.pathname}): HTTP ${response.status}`);
+          response.body?.cancel();
+          continue; // e.g. no relaxed build on this site: the next one
+        }
+        const total = Number(response.headers.get('Content-Length')) || 0;
+        let loaded = 0;
+        const counted = countBytes(response, (n) => progress({ loaded: (loaded += n), total }));
+        // Compile while downloading when the server labels the file correctly; otherwise (some
+        // static servers do not know .wasm) compile from the downloaded bytes.
+        const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
+        try {
+          const source = streaming ? counted : new Uint8Array(await counted.arrayBuffer());
+          const exports = await init({ module_or_path: source });
+          return { memory: exports.memory, bytes: loaded, name: candidate.name, file: candidate.file };
+        } catch (e) {
+          if (!last) continue; // a relaxed build this browser cannot compile after all
+          // The engine is built with SIMD128; say so rather than show a compile error.
+          if (!WebAssembly.validate(SIMD_PROBE)) {
+            throw new Error('this browser does not support WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
+          }
+          throw e;
+        }
       }
-      return { memory: exports.memory, bytes: loaded };
+      throw new Error('no engine build fits this browser');
     })();
     engine.catch(() => (engine = null)); // a failed load can be retried
   }
@@ -182,9 +358,10 @@ function countBytes(response, onChunk) {
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
-function current() {
-  if (!model) throw new Error('no model is loaded yet');
-  return model;
+function get(key) {
+  const m = models.get(key);
+  if (!m) throw new Error(key ? `the model ${key} is not loaded` : 'no model is loaded yet');
+  return m;
 }
 
 function asBytes(data, what) {
@@ -199,24 +376,22 @@ function asPixels(pixels) {
   throw new Error('pixels must be a Float32Array');
 }
 
-function sameShape(a, b) {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 function argmax(values) {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
 }
 
-/** Every ArrayBuffer under `value` that can be moved instead of copied (never the wasm memory). */
+/** Every ArrayBuffer and ImageBitmap under `value` that can be moved instead of copied (never the wasm memory). */
 async function transferables(value) {
   const memory = engine ? (await engine.catch(() => null))?.memory.buffer : null;
   const found = new Set();
   const walk = (v) => {
     if (ArrayBuffer.isView(v)) {
       if (v.buffer !== memory && v.buffer instanceof ArrayBuffer) found.add(v.buffer);
-    } else if (v && typeof v === 'object') {
+    } else if (typeof ImageBitmap !== 'undefined' && v instanceof ImageBitmap) {
+      found.add(v);
+    } else if (v && typeof v === 'object' && !(v instanceof Blob)) {
       Object.values(v).forEach(walk);
     }
   };
