@@ -354,7 +354,7 @@ function useModel(model) {
   } else {
     showSamples();
     const photo = state.photo;
-    const shape = model.info.inputShape.slice(1).join('×');
+    const shape = inputKey(model);
     if (pending.sample !== undefined && samples().list[pending.sample]) loadSample(pending.sample);
     else if (photo && photo.shape === shape) showPhoto(photo);
     else if (photo) usePicture(photo.file, photo.meta);
@@ -452,7 +452,7 @@ function renderModelCard() {
   rows.push(['Size', `${bytes(timing.bytes)}${card?.parameters ? `, ${card.parameters.toLocaleString('en')} parameters` : ''}`]);
   rows.push(['Input → output', `[${info.inputShape.join(', ')}] → ${classes.length.toLocaleString('en')} classes`]);
   if (card?.dataset) rows.push(['Trained on', card.dataset]);
-  const licence = typeof card?.licence === 'string' ? card.licence : card?.licence?.model;
+  const licence = typeof card?.licence === 'string' ? card.licence : (card?.licence?.model ?? card?.licence?.weights);
   if (licence) rows.push(['Licence', licence]);
   $('model-card').replaceChildren(...rows.map(([term, detail, className]) => pair(term, detail, className)));
   renderMetrics();
@@ -491,6 +491,12 @@ function renderSpeed() {
   const { gradientMs, forwardMs } = state.speed;
   if (gradientMs != null) rows.push(['Gradient of a new image', `${seconds(gradientMs)} (forward and backward pass)`]);
   if (forwardMs != null) rows.push(['Another ε on the same image', `${seconds(forwardMs)} (one forward pass)`]);
+  // For comparison: native onnxruntime on the machine that made the model, if model.json says.
+  const made = state.model.card?.metrics?.timings;
+  if (made?.forward_ms && made?.forward_and_gradient_ms) {
+    const engine = String(made.engine ?? 'onnxruntime').split(',').map((p) => p.trim()).filter((p, i) => i === 0 || /thread/.test(p)).join(', ');
+    rows.push(['Native, when the model was made', `${engine}: forward ${seconds(made.forward_ms)}, forward and gradient ${seconds(made.forward_and_gradient_ms)}`]);
+  }
   const title = document.createElement('h3');
   title.textContent = 'Speed here, in your browser';
   $('speed').replaceChildren(title, ...rows.map(([t, d]) => pair(t, d)));
@@ -670,7 +676,7 @@ async function usePicture(file, meta, run = ++photoRun) {
   const [, channels, height, width] = m.info.inputShape;
   $('photo-busy').hidden = false;
   try {
-    const r = await decodeLane('decode', { file, width, height, channels });
+    const r = await decodeLane('decode', { file, width, height, channels, cropFraction: cropFraction(m) });
     if (r === STALE || run !== photoRun || state.model !== m) {
       if (r !== STALE) r.preview.close();
       return;
@@ -683,7 +689,7 @@ async function usePicture(file, meta, run = ++photoRun) {
       meta,
       sample: meta.sample ?? null,
       decoded: r,
-      shape: m.info.inputShape.slice(1).join('×'),
+      shape: inputKey(m),
     };
     showPhoto(state.photo);
   } catch (e) {
@@ -696,14 +702,30 @@ async function usePicture(file, meta, run = ++photoRun) {
   }
 }
 
+/**
+ * How much of the picture the model's training images kept: model.json's input.resize_short_side
+ * (or its preprocess text, "resize so the short side is 256 px, then … centre 224x224 crop") gives
+ * 224 / 256 = 0.875; without either, 1 (the largest centred crop).
+ */
+function cropFraction(model) {
+  const input = model.card?.input ?? {};
+  const [, , h, w] = model.info.inputShape;
+  const short = Number(input.resize_short_side ?? String(input.preprocess ?? '').match(/short side (?:is |to )?(\d+)/)?.[1]);
+  return short > 0 ? Math.min(1, Math.min(h, w) / short) : 1;
+}
+
+/** What a decoded photo depends on: the model's input shape and crop. */
+const inputKey = (model) => `${model.info.inputShape.slice(1).join('×')}/${cropFraction(model)}`;
+
 /** Shows the photo with its crop and caption, and attacks it. */
 function showPhoto(photo) {
   const { decoded, meta, sample } = photo;
   const canvas = $('photo-source');
   drawCrop(canvas, decoded);
   const { source, crop, width, height } = decoded;
-  const square = crop.width === crop.height ? 'square' : 'rectangle';
-  const whole = crop.width === source.width && crop.height === source.height;
+  const square = Math.abs(crop.width - crop.height) < 1 ? 'square' : 'rectangle';
+  const whole = Math.abs(crop.width - source.width) < 1 && Math.abs(crop.height - source.height) < 1;
+  const exact = source.width === width && source.height === height;
   canvas.setAttribute('aria-label', `${meta.name}, ${source.width} × ${source.height} pixels, with the centre ${square} the model sees outlined`);
   canvas.dataset.for = photo.key;
   const caption = $('photo-caption');
@@ -711,9 +733,11 @@ function showPhoto(photo) {
   const parts = [
     b,
     ` · ${source.width.toLocaleString('en')} × ${source.height.toLocaleString('en')} ${source.type.toUpperCase()}. `,
-    whole
-      ? `The model sees all of it, scaled to ${width} × ${height}.`
-      : `The model sees the centre ${square} (outlined), scaled to ${width} × ${height}.`,
+    exact
+      ? `Already ${width} × ${height}: the model sees it as it is.`
+      : whole
+        ? `The model sees all of it, scaled to ${width} × ${height}.`
+        : `The model sees the outlined centre ${square} at ${width} × ${height}${cropNote(state.model)}.`,
   ];
   const s = sample !== null ? samples().list[sample] : null;
   if (s) parts.push(' ', credit(s));
@@ -721,6 +745,13 @@ function showPhoto(photo) {
   markSample();
   showSuggestion(s);
   setImage(decoded.pixels, { trueLabel: null, key: photo.key });
+}
+
+function cropNote(model) {
+  const f = cropFraction(model);
+  if (f >= 1) return '';
+  const [, , h, w] = model.info.inputShape;
+  return ` (as in its training: short side scaled to ${Math.round(Math.min(h, w) / f)}, then the centre ${w} × ${h} kept)`;
 }
 
 /** "Photo: source (licence)", with the source as a link when it is one. */
@@ -747,7 +778,14 @@ function showSuggestion(sample) {
     box.hidden = true;
     return;
   }
-  const eps = Math.min(16, Math.max(0, Math.round(t.eps_255_reached ?? 4)));
+  // The smallest ε that reached the target when the model was made (a list of whole ε/255).
+  const reached = Array.isArray(t.eps_255_reached) ? t.eps_255_reached : [t.eps_255_reached];
+  const first = Number(t.smallest_eps_255 ?? reached.find((e) => e > 0));
+  if (!(first > 0)) {
+    box.hidden = true;
+    return;
+  }
+  const eps = Math.min(16, Math.round(first));
   const button = Object.assign(document.createElement('button'), {
     type: 'button',
     className: 'link',
@@ -1078,7 +1116,7 @@ function showSweep() {
         title: 'Set the slider to this ε',
         onclick: () => setEps(eps),
       }),
-      `${kind() === 'digits' ? ` (${levels(eps)})` : ''} on, first as ${quoted(s.predicted[first])}. ${line}`,
+      `${kind() === 'digits' ? ` (${levels(eps)})` : ''} on${target !== null ? '' : `, first as ${quoted(s.predicted[first])}`}. ${line}`,
     );
     caption.dataset.first = fmtEps(eps);
   }

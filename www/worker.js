@@ -100,12 +100,15 @@ const handlers = {
   },
 
   /**
-   * A picture (a File or Blob) → the model's input: the largest centred crop with the model's aspect
-   * ratio, scaled to width × height, as CHW floats in [0, 1]. Also a preview of the whole picture
+   * A picture (a File or Blob) → the model's input as CHW floats in [0, 1], prepared as the model's
+   * training images were: scaled so that it covers width × height divided by `cropFraction`, then
+   * the centred width × height crop (ImageNet models: short side 256, centre 224, fraction 0.875;
+   * fraction 1 takes the largest centred crop). A picture of exactly width × height is used as it
+   * is, so that a saved adversarial image reads back unchanged. Also a preview of the whole picture
    * (longest side at most `preview` pixels) and where the crop lies in it.
    * → {pixels, width, height, source: {width, height, type}, crop: {x, y, width, height}, preview, ms}
    */
-  async decode({ file, width, height, channels, preview: previewMax = 640 }) {
+  async decode({ file, width, height, channels, cropFraction = 1, preview: previewMax = 640 }) {
     const started = performance.now();
     if (!(file instanceof Blob)) throw new Error('no picture was given');
     if (typeof OffscreenCanvas === 'undefined' || typeof createImageBitmap === 'undefined') {
@@ -132,11 +135,7 @@ const handlers = {
     }
     try {
       if (bitmap.width * bitmap.height > MAX_PIXELS) throw tooLarge(bitmap.width, bitmap.height);
-      // The crop: as large as possible, centred, with the model's aspect ratio.
-      const scale = Math.min(bitmap.width / width, bitmap.height / height);
-      const cw = Math.max(1, Math.min(bitmap.width, Math.round(width * scale)));
-      const ch = Math.max(1, Math.min(bitmap.height, Math.round(height * scale)));
-      const crop = { x: Math.floor((bitmap.width - cw) / 2), y: Math.floor((bitmap.height - ch) / 2), width: cw, height: ch };
+      const crop = cropOf(bitmap.width, bitmap.height, width, height, cropFraction);
       const rgba = resample(bitmap, crop, width, height).getContext('2d').getImageData(0, 0, width, height).data;
       const pixels = rgbaToPixels(rgba, channels);
       const fit = Math.min(1, previewMax / Math.max(bitmap.width, bitmap.height));
@@ -253,6 +252,18 @@ function fgsm(m, x, eps, options) {
   const step = m.fgsm(x, eps, options);
   if (fresh) memos.set(m, { label, pixels: x.slice() });
   return { step, fresh };
+}
+
+/**
+ * The part of a bw × bh picture that becomes the w × h input: scale s so that the picture covers
+ * w × h / fraction, then the centred w × h crop, with PIL's offsets floor((bw·s − w) / 2).
+ * In the picture's pixels (fractional when s ≠ 1).
+ */
+function cropOf(bw, bh, w, h, fraction) {
+  if (bw === w && bh === h) return { x: 0, y: 0, width: w, height: h };
+  const f = fraction > 0 && fraction <= 1 ? fraction : 1;
+  const s = Math.max(w / bw, h / bh) / f;
+  return { x: Math.floor((bw * s - w) / 2) / s, y: Math.floor((bh * s - h) / 2) / s, width: w / s, height: h / s };
 }
 
 /**

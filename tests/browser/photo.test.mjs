@@ -1,0 +1,503 @@
+// The photo half of the demo page in headless Chromium: pick EfficientNet-Lite0 (ImageNet), bring a
+// photo by file, paste and drop, attack it untargeted and targeted, download x′ and read it back,
+// and check that the page never stops answering while the worker computes. Also which wasm engine
+// build the worker picks. Timings are printed as diagnostics, never asserted except for a generous
+// bound on how long the page's own thread may stall.
+//
+//   node --test tests/browser/photo.test.mjs      (after ./build.sh site)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, SITE, start, newPage, screenshotPath } from '../support/browser.mjs';
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const MODEL = 'efficientnet-lite0';
+const MODEL_DIR = join(SITE, 'models', MODEL);
+const CARD_FILE = join(MODEL_DIR, 'model.json');
+const card = existsSync(CARD_FILE) ? JSON.parse(readFileSync(CARD_FILE, 'utf8')) : null;
+/** Without the model every photo test would fail the same way: one test says so, the rest skip. */
+const needsModel = { skip: card ? false : `site/models/${MODEL}/ is missing` };
+const RELAXED_SHIPPED = existsSync(join(SITE, 'pkg', 'fgsm_wasm_relaxed_bg.wasm'));
+const FIXTURE = join(REPO, 'tests', 'fixtures', 'efficientnet-input.png');
+const GOLDEN = join(REPO, 'tests', 'fixtures', 'efficientnet-golden.json');
+
+let env;
+before(async () => {
+  env = await start();
+});
+after(async () => {
+  await env?.close();
+});
+
+// --- helpers ----------------------------------------------------------------------------------------
+
+const text = async (page, selector) => (await page.textContent(selector)).trim();
+
+/** The page opened straight on the photo model (?model=…), with the first sample attacked. */
+async function openPhotoPage(options = { viewport: DESKTOP }, hash = '') {
+  const page = await newPage(env.browser, env.url, options);
+  await page.goto(`${env.url}?model=${MODEL}${hash}`);
+  await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`, { timeout: 120_000 });
+  await page.waitForSelector('#results[data-for^="sample:"]', { timeout: 60_000 });
+  return page;
+}
+
+/** Sets ε to n/255 as dragging the slider would, and waits for its result. */
+async function setEps(page, n, key = null) {
+  await page.locator('#eps').fill(String(n));
+  await page.waitForSelector(key ? `#results[data-for="${key}@${n}/255"]` : `#results[data-for$="@${n}/255"]`, { timeout: 60_000 });
+}
+
+/** Waits until the ε sweep under the slider is complete for the image in use. */
+async function waitForSweep(page) {
+  await page.waitForFunction(() => {
+    const caption = document.querySelector('#sweep-text');
+    return caption.dataset.for && caption.dataset.for === document.querySelector('#photo-source').dataset.for;
+  }, null, { timeout: 60_000 });
+}
+
+/**
+ * Starts measuring how long the page's thread goes without running a 10 ms timer or an animation
+ * frame; `stop()` returns {timerMax, frameMax, timers, frames} in ms.
+ */
+async function watchMainThread(page) {
+  await page.evaluate(() => {
+    const w = (window.__watch = { timerMax: 0, frameMax: 0, timers: 0, frames: 0, on: true });
+    let lastTimer = performance.now();
+    const timer = () => {
+      const now = performance.now();
+      w.timerMax = Math.max(w.timerMax, now - lastTimer);
+      lastTimer = now;
+      w.timers++;
+      if (w.on) setTimeout(timer, 10);
+    };
+    setTimeout(timer, 10);
+    let lastFrame = performance.now();
+    const frame = (now) => {
+      w.frameMax = Math.max(w.frameMax, now - lastFrame);
+      lastFrame = now;
+      w.frames++;
+      if (w.on) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  });
+  return {
+    stop: () =>
+      page.evaluate(() => {
+        window.__watch.on = false;
+        const { timerMax, frameMax, timers, frames } = window.__watch;
+        return { timerMax: Math.round(timerMax), frameMax: Math.round(frameMax), timers, frames };
+      }),
+  };
+}
+
+async function assertClean(page, ignore = null) {
+  const problems = ignore ? page.problems.filter((p) => !ignore.test(p)) : page.problems;
+  assert.deepEqual(problems, [], 'no page errors or console errors');
+  assert.deepEqual(page.offsite(), [], 'the page requests only its own files');
+}
+
+async function assertNoHorizontalScroll(page) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: page is ${scrollWidth} px wide in a ${innerWidth} px window`);
+}
+
+/** The top-5 class names shown for the original or the adversarial image. */
+const topNames = (page, which) => page.$$eval(`#bars-${which} li:not(.bar-extra) .bar-class`, (els) => els.map((e) => e.textContent));
+
+/** A file for setInputFiles from one of the model's sample photos. */
+function sampleFile(sample) {
+  return { name: sample.file.split('/').pop(), mimeType: 'image/jpeg', buffer: readFileSync(join(MODEL_DIR, sample.file)) };
+}
+
+/** A PNG header that claims `w` × `h` pixels (no picture data follows). */
+function pngHeader(w, h) {
+  const b = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(b, 0);
+  b.writeUInt32BE(13, 8);
+  b.write('IHDR', 12, 'latin1');
+  b.writeUInt32BE(w, 16);
+  b.writeUInt32BE(h, 20);
+  b[24] = 8; // bit depth
+  b[25] = 2; // RGB
+  return b; // the CRC is left 0: the page must refuse it from the header alone
+}
+
+/** Hands `buffer` to the page as a File, then pastes or drops it there. */
+function bring(page, how, buffer, name, type) {
+  return page.evaluate(
+    ({ how, b64, name, type }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name, { type }));
+      if (how === 'paste') {
+        document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+      } else {
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+          document.body.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        }
+      }
+    },
+    { how, b64: buffer.toString('base64'), name, type },
+  );
+}
+
+// --- tests ----------------------------------------------------------------------------------------
+
+test('the site has the photo model and its sample photos', () => {
+  assert.ok(card, `${CARD_FILE} exists (models/${MODEL}/ built and copied by ./build.sh site)`);
+  assert.equal(card.classes.length, 1000);
+  assert.ok(card.samples.length >= 1);
+  for (const s of card.samples) assert.ok(existsSync(join(MODEL_DIR, s.file)), `${s.file} is on the site`);
+});
+
+test('switching to EfficientNet-Lite0 shows the download, then the preparation, then both times', needsModel, async (t) => {
+  const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
+  await page.goto(env.url);
+  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]', { timeout: 120_000 });
+  await page.waitForSelector('#results[data-for^="test:"]');
+  assert.equal(await page.isVisible('#input-digits'), true);
+  assert.equal(await page.isHidden('#input-photo'), true, 'no photo input on the digits page');
+
+  // Record every state the status line goes through, and how long the page's thread ever stalls.
+  await page.evaluate(() => {
+    window.__states = [];
+    const status = document.querySelector('#status');
+    const record = () => {
+      const bar = document.querySelector('#status-progress');
+      window.__states.push({
+        phase: status.dataset.phase,
+        text: status.querySelector('#status-text').textContent,
+        progress: bar.hidden ? null : bar.hasAttribute('value') ? bar.value : 'busy',
+      });
+    };
+    new MutationObserver(record).observe(status, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  const watch = await watchMainThread(page);
+  const started = Date.now();
+  await page.selectOption('#model-select', MODEL);
+  await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`, { timeout: 120_000 });
+  const switchMs = Date.now() - started;
+  await page.waitForSelector('#results[data-for="sample:0@4/255"]', { timeout: 60_000 });
+  const stalls = await watch.stop();
+  const states = await page.evaluate(() => window.__states);
+
+  const downloads = states.filter((s) => s.phase === 'download' && typeof s.progress === 'number');
+  assert.ok(downloads.length >= 2, `several download steps were shown (${downloads.length})`);
+  assert.ok(downloads.some((s) => s.progress > 0 && s.progress < 1), 'the bar moved between empty and full');
+  assert.match(downloads.at(-1).text, /Downloading EfficientNet-Lite0.*… [\d.]+ [kM]B of [\d.]+ [kM]B$/);
+  const preparing = states.filter((s) => s.phase === 'prepare');
+  assert.ok(preparing.length >= 1, 'the preparation was shown');
+  assert.match(preparing[0].text, /Preparing EfficientNet-Lite0/);
+  assert.ok(preparing.every((s) => s.progress === 'busy'), 'an indeterminate bar while preparing');
+  assert.ok(states.findIndex((s) => s.phase === 'prepare') > states.findIndex((s) => s.phase === 'download'), 'download, then preparation');
+
+  const status = await text(page, '#status');
+  assert.match(status, /Ready: efficientnet-lite0, downloaded \(\d+(\.\d)? MB\) in [\d.]+ m?s, prepared in [\d.]+ m?s/);
+  const downloadMs = Number(await page.getAttribute('#status', 'data-download-ms'));
+  const prepareMs = Number(await page.getAttribute('#status', 'data-prepare-ms'));
+  assert.ok(downloadMs > 0 && prepareMs > 0, 'both times measured');
+  const engine = await page.getAttribute('#status', 'data-engine');
+  assert.equal(engine, RELAXED_SHIPPED ? 'relaxed SIMD' : 'SIMD128');
+  assert.match(status, new RegExp(`engine: ${engine}, [\\d.]+ MB`));
+  t.diagnostic(`EfficientNet-Lite0: download ${downloadMs} ms, prepare (parse + optimise in the worker) ${prepareMs} ms, ` +
+    `switch in all ${switchMs} ms; engine ${engine}`);
+  t.diagnostic(`page thread during the switch: longest gap between 10 ms timers ${stalls.timerMax} ms, between frames ${stalls.frameMax} ms`);
+  assert.ok(stalls.timerMax < 1000, `the page kept answering while the model loaded (longest stall ${stalls.timerMax} ms)`);
+
+  // Only the photo parts now; the sample photo shows with the model's crop and named classes.
+  assert.equal(await page.isHidden('#input-digits'), true);
+  assert.equal(await page.isHidden('#live'), true, 'no robustness-over-500-digits for photos');
+  assert.equal(await page.isVisible('#input-photo'), true);
+  assert.equal(await page.locator('#samples button').count(), card.samples.length);
+  assert.equal(await text(page, '#input-title-text'), 'Choose a photo');
+  assert.match(await text(page, '#eps-value'), /^4\/255 = 0\.0157$/);
+  const names = await topNames(page, 'original');
+  assert.equal(names.length, 5);
+  for (const name of names) assert.ok(card.classes.includes(name), `"${name}" is an ImageNet class`);
+  assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class, 'the same top-1 as PyTorch when the model was made');
+
+  // Back to the digits and again to the photos: both stay prepared in the worker, so no download.
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  await page.selectOption('#model-select', 'mnist');
+  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]');
+  await page.waitForSelector('#results[data-for^="test:"]');
+  assert.equal(await page.isVisible('#input-digits'), true);
+  assert.equal(await page.isHidden('#input-photo'), true);
+  await page.selectOption('#model-select', MODEL);
+  await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`);
+  await page.waitForSelector('#results[data-for="sample:0@4/255"]');
+  assert.deepEqual(requests.filter((u) => /\.onnx$/.test(u)), [], 'switching back fetches no model again');
+  assert.match(page.url(), /\?model=efficientnet-lite0#sample=1&eps=4\/255$/, 'the address says what is shown');
+  await assertClean(page);
+  await page.close();
+});
+
+test('a photo brought by file, paste or drop is cropped and classified; a non-image is refused', needsModel, async (t) => {
+  const page = await openPhotoPage();
+  // A sample photo through the file picker: not square, so the crop shows.
+  const sample = card.samples.find((s) => s.stored_size && s.stored_size[0] !== s.stored_size[1]) ?? card.samples[0];
+  await page.setInputFiles('#photo-file', sampleFile(sample));
+  await page.waitForSelector('#results[data-for="photo:1@4/255"]', { timeout: 60_000 });
+  const caption = await text(page, '#photo-caption');
+  const [w, h] = sample.stored_size ?? [];
+  if (w) assert.match(caption, new RegExp(`${w.toLocaleString('en')} × ${h.toLocaleString('en')} JPEG`));
+  assert.match(caption, /The model sees the outlined centre square at 224 × 224/);
+  // The preview keeps the picture's proportions and is drawn with the crop marked.
+  const preview = await page.$eval('#photo-source', (c) => ({ ratio: c.width / c.height, dataFor: c.dataset.for }));
+  if (w) assert.ok(Math.abs(preview.ratio - w / h) < 0.02, `preview ratio ${preview.ratio} vs ${w / h}`);
+  assert.equal(preview.dataFor, 'photo:1');
+  assert.equal(await text(page, '#original-pred'), sample.predicted.class, 'the same top-1 as on the sample itself');
+  for (const name of await topNames(page, 'original')) assert.ok(card.classes.includes(name));
+  for (const name of await topNames(page, 'adversarial')) assert.ok(card.classes.includes(name));
+
+  // Not a picture: a text file named .png. A clear message, and the previous photo stays.
+  await page.setInputFiles('#photo-file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('These are my notes, not a picture.\n') });
+  await page.waitForSelector('#photo-alert:not([hidden])');
+  const refused = await text(page, '#photo-alert-text');
+  assert.match(refused, /^Could not use notes\.png: this is not a picture the browser can read/);
+  assert.match(refused, /keeps the previous photo/);
+  await page.screenshot({ path: screenshotPath('photo-bad-file.png') });
+  await setEps(page, 2, 'photo:1'); // still working, on the same photo
+  await page.click('#photo-alert-close');
+
+  // Too large: refused from its header, before the browser decodes anything.
+  await page.setInputFiles('#photo-file', { name: 'huge.png', mimeType: 'image/png', buffer: pngHeader(20000, 15000) });
+  await page.waitForSelector('#photo-alert:not([hidden])');
+  assert.match(await text(page, '#photo-alert-text'), /huge\.png: the picture is 20,000 × 15,000 pixels \(300 megapixels\); pictures up to 50 megapixels/);
+  await page.click('#photo-alert-close');
+
+  // Pasted (Ctrl+V) and dropped pictures arrive the same way.
+  const fixture = existsSync(FIXTURE) ? readFileSync(FIXTURE) : null;
+  const pasted = fixture ?? sampleFile(card.samples[0]).buffer;
+  await bring(page, 'paste', pasted, fixture ? 'efficientnet-input.png' : 'sample.jpg', fixture ? 'image/png' : 'image/jpeg');
+  await page.waitForSelector('#results[data-for="photo:2@2/255"]', { timeout: 60_000 });
+  assert.match(await text(page, '#photo-caption'), /^the pasted picture/);
+  if (fixture && existsSync(GOLDEN)) {
+    // The exact 224×224 input of the golden case is taken as it is: the page reads it as PyTorch did.
+    assert.match(await text(page, '#photo-caption'), /Already 224 × 224/);
+    const golden = JSON.parse(readFileSync(GOLDEN, 'utf8'));
+    const expected = golden.predicted_class ?? golden.predicted?.class ?? card.classes[golden.predicted?.index ?? golden.label];
+    if (expected) assert.equal(await text(page, '#original-pred'), expected, 'the golden input gets PyTorch’s top-1');
+    t.diagnostic(`golden input read as ${await text(page, '#original-pred')} ${await text(page, '#original-conf')}`);
+  }
+  await bring(page, 'drop', sampleFile(card.samples.at(-1)).buffer, 'dropped.jpg', 'image/jpeg');
+  await page.waitForSelector('#results[data-for="photo:3@2/255"]', { timeout: 60_000 });
+  assert.match(await text(page, '#photo-caption'), /^dropped\.jpg/);
+  assert.equal(await text(page, '#original-pred'), card.samples.at(-1).predicted.class);
+  assert.equal(await page.isHidden('#drop-overlay'), true, 'the drop overlay is gone after the drop');
+  await assertClean(page);
+  await page.close();
+});
+
+test('untargeted FGSM at a small ε flips the prediction of every sample', needsModel, async (t) => {
+  const page = await openPhotoPage();
+  for (const [i, sample] of card.samples.entries()) {
+    if (i) {
+      await page.click(`#samples button[data-index="${i}"]`);
+      await page.waitForSelector(`#results[data-for="sample:${i}@4/255"]`, { timeout: 60_000 });
+    }
+    assert.equal(await text(page, '#original-pred'), sample.predicted.class);
+    let fooledAt = null;
+    for (let n = 1; n <= 4 && fooledAt === null; n++) {
+      await setEps(page, n, `sample:${i}`);
+      if ((await page.getAttribute('#verdict', 'data-fooled')) === 'true') fooledAt = n;
+    }
+    assert.ok(fooledAt !== null, `${sample.title}: fooled at some ε ≤ 4/255 (PyTorch: from ${sample.fgsm.smallest_flipping_eps_255}/255)`);
+    const original = await text(page, '#original-pred');
+    const adversarial = await text(page, '#adversarial-pred');
+    assert.notEqual(adversarial, original);
+    assert.equal(await text(page, '#verdict'), `Fooled: ${original} → ${adversarial} at ε = ${fooledAt}/255`);
+    const pytorch = sample.fgsm.prediction_by_eps_255?.[String(fooledAt)];
+    t.diagnostic(`${sample.title}: ${original} → ${adversarial} at ${fooledAt}/255 (PyTorch at that ε: ${pytorch ?? '–'})`);
+    if (pytorch) assert.equal(adversarial, pytorch, 'the same adversarial class as PyTorch at that ε');
+  }
+  await assertClean(page);
+  await page.close();
+});
+
+test('targeted FGSM reaches the recorded target; the downloaded PNG reads back as the page said', needsModel, async (t) => {
+  // A sample whose target both the float64 and the float32 gradient reach, at the smallest such ε.
+  const common = (s) => (s.targeted.eps_255_reached ?? []).filter((e) => (s.targeted.eps_255_reached_with_onnxruntime_gradient ?? s.targeted.eps_255_reached).includes(e));
+  const i = card.samples.findIndex((s) => common(s).length);
+  assert.ok(i >= 0, 'model.json records a reached target');
+  const sample = card.samples[i];
+  const { target_index: target, target_class: targetClass } = sample.targeted;
+  const eps = common(sample)[0];
+
+  const page = await openPhotoPage({ viewport: DESKTOP }, `#sample=${i + 1}`);
+  await page.waitForSelector(`#results[data-for="sample:${i}@4/255"]`);
+  // Search the 1,000 classes: type part of the name, pick it from the list.
+  const query = targetClass.split(/[ ,]/)[0].slice(0, 6);
+  await page.click('#target');
+  await page.keyboard.type(query);
+  const option = page.locator(`#target-list [role=option][data-value="${target}"]`);
+  await option.waitFor();
+  assert.ok((await page.locator('#target-list [role=option]').count()) < 60, `typing "${query}" narrows the 1,000 classes`);
+  await page.screenshot({ path: screenshotPath('photo-target-search.png') });
+  await option.click();
+  assert.equal(await page.inputValue('#target'), targetClass);
+  await page.waitForSelector(`#results[data-target="${target}"]`);
+  await setEps(page, eps, `sample:${i}`);
+  await page.waitForSelector(`#results[data-target="${target}"][data-for="sample:${i}@${eps}/255"]`);
+  assert.equal(await page.getAttribute('#verdict', 'data-reached'), 'true', `${sample.title} → ${targetClass} at ε = ${eps}/255`);
+  assert.equal(await text(page, '#adversarial-pred'), targetClass);
+  assert.match(await text(page, '#verdict'), new RegExp(`→ ${targetClass.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, the target, at ε = ${eps}/255`));
+  assert.match(await text(page, '#fact-label'), /the target class \(the step goes down its loss\)/);
+  t.diagnostic(`${sample.title}: targeted toward ${targetClass} reached at ${eps}/255 (recorded: ${sample.targeted.eps_255_reached.join(', ')})`);
+
+  // The 8-bit check: the page classified x′ rounded to 8 bits, as a PNG stores it.
+  const reportedClass = card.classes[Number(await page.getAttribute('#fact-png', 'data-class'))];
+  const factText = await text(page, '#fact-png');
+  const reportedConf = factText.match(/\(([^)]*%)\)/)[1];
+  t.diagnostic(`saved as PNG: ${factText}`);
+
+  // Download x′: a 224 × 224 PNG whose pixels are exactly those on the page.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#fact-png button')]);
+  assert.match(download.suggestedFilename(), new RegExp(`^adversarial-[a-z0-9-]+-to-[a-z0-9-]+-eps${eps}-255\\.png$`));
+  const png = readFileSync(await download.path());
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [224, 224], 'IHDR width and height');
+  const differing = await page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    const decoded = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    const shown = document.querySelector('#cv-adversarial').getContext('2d').getImageData(0, 0, 224, 224).data;
+    let n = 0;
+    for (let k = 0; k < shown.length; k++) if (decoded[k] !== shown[k]) n++;
+    return n;
+  }, png.toString('base64'));
+  assert.equal(differing, 0, 'the PNG holds exactly the pixels of x′ on the page');
+
+  // Read it back through the page, as a reader would: the model says what the 8-bit check said.
+  await page.setInputFiles('#photo-file', { name: 'adversarial.png', mimeType: 'image/png', buffer: png });
+  await page.waitForSelector('#results[data-for^="photo:1@"]', { timeout: 60_000 });
+  assert.match(await text(page, '#photo-caption'), /Already 224 × 224: the model sees it as it is/);
+  assert.equal(await text(page, '#original-pred'), reportedClass, 'the saved PNG is classified as the page reported');
+  assert.equal(await text(page, '#original-conf'), reportedConf, 'with the same probability');
+  assert.equal(reportedClass, targetClass, 'and the attack survives the 8-bit rounding');
+  await assertClean(page);
+  await page.close();
+});
+
+test('the page keeps answering while a large photo is decoded and attacked, and the slider never queues stale work', needsModel, async (t) => {
+  const page = await openPhotoPage();
+  await waitForSweep(page);
+  // A 24-megapixel photo-like picture, made in the page before the measurement starts.
+  const made = await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(6000, 4000);
+    const ctx = canvas.getContext('2d');
+    const gradient = ctx.createLinearGradient(0, 0, 6000, 4000);
+    gradient.addColorStop(0, '#1d5fd1');
+    gradient.addColorStop(1, '#e59400');
+    ctx.fillStyle = gradient;
+    ctx.fillRect(0, 0, 6000, 4000);
+    for (let i = 0; i < 400; i++) {
+      ctx.fillStyle = `hsl(${(i * 37) % 360} 70% 50%)`;
+      ctx.beginPath();
+      ctx.arc((i * 733) % 6000, (i * 397) % 4000, 40 + (i % 7) * 30, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    window.__big = new File([await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 })], 'big.jpg', { type: 'image/jpeg' });
+    return window.__big.size;
+  });
+
+  const watch = await watchMainThread(page);
+  const started = Date.now();
+  await page.evaluate(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(window.__big);
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await page.waitForSelector('#results[data-for="photo:1@4/255"]', { timeout: 60_000 });
+  const firstResultMs = Date.now() - started;
+  assert.match(await text(page, '#photo-caption'), /6,000 × 4,000 JPEG/);
+  // Drag the slider across its range while the new image's gradient and sweep are computed:
+  // 16 moves in quick succession; only the newest is computed once the one in flight is done.
+  await page.evaluate(() => {
+    let n = 0;
+    new MutationObserver(() => n++).observe(document.querySelector('#results'), { attributes: true, attributeFilter: ['data-for'] });
+    window.__attacks = () => n;
+  });
+  for (let n = 16; n >= 1; n--) await page.locator('#eps').fill(String(n));
+  await page.waitForSelector('#results[data-for="photo:1@1/255"]', { timeout: 60_000 });
+  await waitForSweep(page);
+  const shown = await page.evaluate(() => window.__attacks());
+  const stalls = await watch.stop();
+  t.diagnostic(`24 MP JPEG (${(made / 1e6).toFixed(1)} MB) dropped: decoded, cropped and attacked in ${firstResultMs} ms`);
+  t.diagnostic(`16 slider moves → ${shown} results shown (latest wins); timing line: ${await text(page, '#timing')}`);
+  t.diagnostic(`page thread: longest gap between 10 ms timers ${stalls.timerMax} ms (${stalls.timers} timers), between frames ${stalls.frameMax} ms (${stalls.frames} frames)`);
+  assert.ok(shown < 16, `stale slider values were dropped (${shown} of 16 shown)`);
+  assert.ok(stalls.timerMax < 1000, `the page's thread never stalled for long (${stalls.timerMax} ms)`);
+  assert.equal(await page.inputValue('#eps'), '1');
+  await assertClean(page);
+  await page.close();
+});
+
+test('the photo page on a laptop and on a phone', needsModel, async () => {
+  const sample = card.samples.findIndex((s) => s.targeted?.smallest_eps_255);
+  const eps = card.samples[Math.max(0, sample)].targeted?.smallest_eps_255 ?? 4;
+  const target = card.samples[Math.max(0, sample)].targeted?.target_index;
+  const hash = `#sample=${Math.max(0, sample) + 1}&eps=${eps}/255${target !== undefined ? `&target=${target}` : ''}`;
+  for (const [name, options] of [['desktop', { viewport: DESKTOP }], ['phone', PHONE]]) {
+    const page = await openPhotoPage(options, hash);
+    await page.waitForSelector(`#results[data-for="sample:${Math.max(0, sample)}@${eps}/255"]`);
+    await waitForSweep(page);
+    await assertNoHorizontalScroll(page);
+    await page.screenshot({ path: screenshotPath(`photo-${name}.png`), fullPage: true });
+    if (name === 'phone') await page.screenshot({ path: screenshotPath('photo-phone-top.png') });
+    await assertClean(page);
+    await page.close();
+  }
+});
+
+test('the worker runs the relaxed-SIMD engine where it validates, and falls back to SIMD128 without it', async (t) => {
+  const open = async (path, route) => {
+    const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
+    const asked = [];
+    page.on('request', (r) => /\.wasm$/.test(r.url()) && asked.push(r.url().split('/').pop()));
+    if (route) await page.route('**/pkg/fgsm_wasm_relaxed_bg.wasm', route);
+    await page.goto(env.url + path);
+    await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
+    await page.waitForSelector('#results[data-for^="test:"]');
+    return { page, asked, engine: await page.getAttribute('#status', 'data-engine') };
+  };
+
+  // Chromium validates relaxed SIMD; the page takes that build when the site has it.
+  let { page, asked, engine } = await open('');
+  const validates = await page.evaluate(() =>
+    WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])),
+  );
+  assert.equal(validates, true, 'this Chromium validates wasm-feature-detect’s relaxed-SIMD probe');
+  assert.equal(engine, RELAXED_SHIPPED ? 'relaxed SIMD' : 'SIMD128');
+  assert.deepEqual(asked, RELAXED_SHIPPED ? ['fgsm_wasm_relaxed_bg.wasm'] : ['fgsm_wasm_relaxed_bg.wasm', 'fgsm_wasm_bg.wasm']);
+  assert.match(await text(page, '#speed'), new RegExp(`Engine${engine} \\([\\d.]+ MB, loaded in`));
+  t.diagnostic(`default engine: ${engine} (relaxed build on the site: ${RELAXED_SHIPPED})`);
+  await assertClean(page, /404/);
+  await page.close();
+
+  // A site without the relaxed build (an older build.sh): SIMD128, and no message for the reader.
+  ({ page, asked, engine } = await open('', (route) => route.fulfill({ status: 404, body: 'not found' })));
+  assert.equal(engine, 'SIMD128');
+  assert.deepEqual(asked, ['fgsm_wasm_relaxed_bg.wasm', 'fgsm_wasm_bg.wasm']);
+  assert.equal(await page.isHidden('#alert'), true);
+  assert.match(await text(page, '#original-pred'), /^\d$/, 'the demo works');
+  await assertClean(page, /404/);
+  await page.close();
+
+  // ?engine=simd asks for SIMD128 only (to compare the two builds).
+  ({ page, asked, engine } = await open('?engine=simd'));
+  assert.equal(engine, 'SIMD128');
+  assert.deepEqual(asked, ['fgsm_wasm_bg.wasm']);
+  await assertClean(page);
+  await page.close();
+});
