@@ -75,6 +75,8 @@ const state = {
   loaded: new Map(),
   /** The reader's own model, once loaded. */
   customModel: null,
+  /** The name of the shipped model being fetched or prepared, if any. */
+  loading: null,
   lastBuiltin: MODELS[0].name,
   // Digits.
   digits: null,
@@ -237,6 +239,7 @@ async function chooseModel(name) {
   setEnabled(false);
   state.ready = false;
   const key = `builtin:${name}`;
+  state.loading = name;
   try {
     let model = state.loaded.get(name);
     if (!model) {
@@ -277,10 +280,13 @@ async function chooseModel(name) {
       if (run !== modelRun) return; // stays prepared in the worker for when it is picked again
     }
     state.lastBuiltin = name;
+    state.loading = null;
     setModelParam(name);
     useModel(model);
   } catch (e) {
     if (run !== modelRun || e.name === 'AbortError') return;
+    state.loading = null;
+    waitingPicture = null;
     if (previous) {
       report(e, `Could not load ${entry.title}; the page keeps using ${previous.name}`, 'model-alert');
       $('model-select').value = previous.custom ? 'custom' : previous.pickName;
@@ -355,7 +361,10 @@ function useModel(model) {
     showSamples();
     const photo = state.photo;
     const shape = inputKey(model);
-    if (pending.sample !== undefined && samples().list[pending.sample]) loadSample(pending.sample);
+    const brought = waitingPicture;
+    waitingPicture = null;
+    if (brought) usePicture(brought.file, brought.meta);
+    else if (pending.sample !== undefined && samples().list[pending.sample]) loadSample(pending.sample);
     else if (photo && photo.shape === shape) showPhoto(photo);
     else if (photo) usePicture(photo.file, photo.meta);
     else if (samples().list.length) loadSample(0);
@@ -404,6 +413,7 @@ $('builtin').addEventListener('click', () => chooseModel(state.lastBuiltin));
 
 async function loadCustom(file, card) {
   const run = ++modelRun;
+  state.loading = null;
   modelDownload?.abort();
   const previous = state.model;
   stopBackgroundWork();
@@ -439,6 +449,7 @@ async function loadCustom(file, card) {
 
 function useCustom() {
   ++modelRun;
+  state.loading = null;
   modelDownload?.abort();
   stopBackgroundWork();
   useModel(state.customModel);
@@ -799,19 +810,20 @@ function showSuggestion(sample) {
   box.hidden = false;
 }
 
+/** A picture brought while no photo model is ready: used as soon as one is. */
+let waitingPicture = null;
+
 watchPictureSources({
   fileInput: $('photo-file'),
   overlay: $('drop-overlay'),
-  accepting: () => state.ready || state.model?.kind === 'photo',
-  onPicture: async (file, meta) => {
-    if (state.model?.kind !== 'photo') {
-      // A picture brought to the digits page: switch to the photo classifier first.
-      const photoModel = MODELS.find((m) => m.kind === 'photo');
-      if (!photoModel) return showAlert('This site has no photo classifier.');
-      await chooseModel(photoModel.name);
-      if (state.model?.kind !== 'photo') return;
-    }
-    usePicture(file, meta);
+  accepting: () => MODELS.some((m) => m.kind === 'photo') || state.model?.kind === 'photo',
+  onPicture: (file, meta) => {
+    if (state.ready && state.model.kind === 'photo') return usePicture(file, meta);
+    // Brought to the digits page, or while a model loads: switch to the photo classifier (unless
+    // it is already on its way) and use the picture once it is ready.
+    waitingPicture = { file, meta };
+    const photoModel = MODELS.find((m) => m.kind === 'photo');
+    if (photoModel && state.loading !== photoModel.name) chooseModel(photoModel.name);
   },
   onProblem: (message) => showAlert(message, state.model?.kind === 'photo' ? 'photo-alert' : 'alert'),
 });

@@ -103,7 +103,9 @@ export class TargetPicker {
       rows.push(note);
     }
     this.#list.replaceChildren(...rows);
+    const opening = this.#list.hidden;
     this.#list.hidden = false;
+    if (opening) this.#list.scrollIntoView({ block: 'nearest' });
     this.#input.setAttribute('aria-expanded', 'true');
     // With a query, the best match is ready for Enter; without one, nothing is.
     this.#setActive(q && this.#matches.length ? 0 : -1);

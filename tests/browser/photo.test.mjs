@@ -128,6 +128,12 @@ function pngHeader(w, h) {
   return b; // the CRC is left 0: the page must refuse it from the header alone
 }
 
+/** The start of a baseline JPEG that claims `w` × `h` pixels (a start-of-frame segment, no data). */
+function jpegHeader(w, h) {
+  const sof = [0xff, 0xc0, 0x00, 0x11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 3, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1];
+  return Buffer.from([0xff, 0xd8, ...sof]);
+}
+
 /** Hands `buffer` to the page as a File, then pastes or drops it there. */
 function bring(page, how, buffer, name, type) {
   return page.evaluate(
@@ -198,7 +204,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   assert.ok(states.findIndex((s) => s.phase === 'prepare') > states.findIndex((s) => s.phase === 'download'), 'download, then preparation');
 
   const status = await text(page, '#status');
-  assert.match(status, /Ready: efficientnet-lite0, downloaded \(\d+(\.\d)? MB\) in [\d.]+ m?s, prepared in [\d.]+ m?s/);
+  assert.match(status, /Ready: efficientnet-lite0, downloaded \([\d.]+ [kM]B\) in [\d.]+ m?s, prepared in [\d.]+ m?s/);
   const downloadMs = Number(await page.getAttribute('#status', 'data-download-ms'));
   const prepareMs = Number(await page.getAttribute('#status', 'data-prepare-ms'));
   assert.ok(downloadMs > 0 && prepareMs > 0, 'both times measured');
@@ -230,11 +236,18 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.isVisible('#input-digits'), true);
   assert.equal(await page.isHidden('#input-photo'), true);
-  await page.selectOption('#model-select', MODEL);
+  // A photo dropped on the digits page switches to the photo classifier and is attacked there.
+  await bring(page, 'drop', sampleFile(card.samples[0]).buffer, 'dropped.jpg', 'image/jpeg');
   await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`);
-  await page.waitForSelector('#results[data-for="sample:0@4/255"]');
+  await page.waitForSelector('#results[data-for="photo:1@4/255"]');
+  assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class);
   assert.deepEqual(requests.filter((u) => /\.onnx$/.test(u)), [], 'switching back fetches no model again');
-  assert.match(page.url(), /\?model=efficientnet-lite0#sample=1&eps=4\/255$/, 'the address says what is shown');
+  assert.match(page.url(), /\?model=efficientnet-lite0#eps=4\/255$/, 'the address says what is shown');
+  await page.selectOption('#model-select', 'mnist');
+  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]');
+  await page.selectOption('#model-select', MODEL);
+  await page.waitForSelector('#results[data-for="photo:1@4/255"]');
+  assert.equal(await page.getAttribute('#photo-source', 'data-for'), 'photo:1', 'the photo is still there');
   await assertClean(page);
   await page.close();
 });
@@ -272,6 +285,11 @@ test('a photo brought by file, paste or drop is cropped and classified; a non-im
   await page.waitForSelector('#photo-alert:not([hidden])');
   assert.match(await text(page, '#photo-alert-text'), /huge\.png: the picture is 20,000 × 15,000 pixels \(300 megapixels\); pictures up to 50 megapixels/);
   await page.click('#photo-alert-close');
+  await page.setInputFiles('#photo-file', { name: 'panorama.jpg', mimeType: 'image/jpeg', buffer: jpegHeader(12000, 5000) });
+  await page.waitForSelector('#photo-alert:not([hidden])');
+  assert.match(await text(page, '#photo-alert-text'), /panorama\.jpg: the picture is 12,000 × 5,000 pixels \(60 megapixels\)/);
+  await page.click('#photo-alert-close');
+  assert.equal(await page.getAttribute('#photo-source', 'data-for'), 'photo:1', 'the photo before them stays');
 
   // Pasted (Ctrl+V) and dropped pictures arrive the same way.
   const fixture = existsSync(FIXTURE) ? readFileSync(FIXTURE) : null;
