@@ -25,7 +25,11 @@ fn fgsm_stays_in_the_eps_ball_and_in_range_and_follows_the_gradient_sign() {
                 if g == 0.0 {
                     assert_eq!(p, 0.0);
                 } else if unclipped {
-                    assert!((p - eps * g.signum()).abs() < 1e-6, "pixel {i}: δ = {p}, ε·sign(g) = {}", eps * g.signum());
+                    assert!(
+                        (p - eps * g.signum()).abs() < 1e-6,
+                        "pixel {i}: δ = {p}, ε·sign(g) = {}",
+                        eps * g.signum()
+                    );
                 } else {
                     assert!(p * g >= 0.0, "pixel {i} moved against the gradient");
                 }
@@ -46,7 +50,8 @@ fn the_default_label_is_the_models_prediction_not_the_true_label() {
     let predicted = argmax(&model.predict(&digit.pixels).unwrap());
     let adv = fgsm(&model, &digit.pixels, 0.1, FgsmOptions::default()).unwrap();
     assert_eq!(adv.label, predicted);
-    let explicit = fgsm(&model, &digit.pixels, 0.1, FgsmOptions { label: Some(digit.label as usize), targeted: false }).unwrap();
+    let explicit =
+        fgsm(&model, &digit.pixels, 0.1, FgsmOptions { label: Some(digit.label as usize), targeted: false }).unwrap();
     assert_eq!(explicit.label, digit.label as usize);
 }
 

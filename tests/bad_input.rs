@@ -46,7 +46,9 @@ fn an_image_input_without_a_fixed_size_is_rejected() {
     use pb::tensor_shape_proto::dimension::Value;
     let dynamic = edited(|g| {
         let image = g.input.iter_mut().find(|i| i.name == "image").unwrap();
-        let Some(pb::type_proto::Value::TensorType(t)) = image.r#type.as_mut().unwrap().value.as_mut() else { panic!() };
+        let Some(pb::type_proto::Value::TensorType(t)) = image.r#type.as_mut().unwrap().value.as_mut() else {
+            panic!()
+        };
         t.shape.as_mut().unwrap().dim[2].value = Some(Value::DimParam("height".into()));
     });
     let message = load_error(&dynamic);

@@ -12,7 +12,9 @@ fn tract_matches_pytorch_autograd_on_the_golden_digits() {
     let digits = test_digits();
     let golden: serde_json::Value =
         serde_json::from_slice(&std::fs::read(repo_path("tests/fixtures/mnist-golden.json")).unwrap()).unwrap();
-    let floats = |v: &serde_json::Value| -> Vec<f32> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect() };
+    let floats = |v: &serde_json::Value| -> Vec<f32> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    };
     let cases = golden["cases"].as_array().unwrap();
     assert!(cases.len() >= 5);
     let mut worst_grad = 0f32;
@@ -26,7 +28,11 @@ fn tract_matches_pytorch_autograd_on_the_golden_digits() {
         }
         let gradient = model.input_gradient(&digit.pixels, label).unwrap();
         let torch_loss = case["loss"].as_f64().unwrap() as f32;
-        assert!((gradient.loss - torch_loss).abs() <= 1e-4 * (1.0 + torch_loss.abs()), "loss {} vs {torch_loss}", gradient.loss);
+        assert!(
+            (gradient.loss - torch_loss).abs() <= 1e-4 * (1.0 + torch_loss.abs()),
+            "loss {} vs {torch_loss}",
+            gradient.loss
+        );
         let torch_grad = floats(&case["input_grad"]);
         let scale = torch_grad.iter().fold(0f32, |m, g| m.max(g.abs()));
         let max_diff = gradient.grad.iter().zip(&torch_grad).fold(0f32, |m, (a, b)| m.max((a - b).abs()));

@@ -58,7 +58,7 @@ async function tract({ variant, name, runs }) {
   return { engine, load, firstForward, firstGradient, forward, gradient, fgsmNew, fgsmSlider, probs: [...probs], grad: [...grad] };
 }
 
-async function onnxruntime({ name, runs, dist }) {
+async function onnxruntime({ name, runs, dist, dims }) {
   const now = () => performance.now();
   let t = now();
   const ort = await import(`${dist}ort.wasm.min.mjs`);
@@ -70,9 +70,7 @@ async function onnxruntime({ name, runs, dist }) {
   t = now();
   const forwardOnly = await ort.InferenceSession.create(`/target/bench/${name}-forward.onnx`, options);
   const load = now() - t;
-  const shape = full.inputMetadata?.find?.((m) => m.name === 'image')?.shape ?? null;
-  const dims = shape && shape.every((d) => typeof d === 'number') ? shape : null;
-  const n = dims ? dims.reduce((a, b) => a * b) : null;
+  const n = dims.reduce((a, b) => a * b);
   const images = [3, 7].map((k) => Float32Array.from({ length: n }, (_, i) => ((i * k) % 17) / 17));
   const image = (i) => new ort.Tensor('float32', images[i % 2], dims);
   const label = new ort.Tensor('int64', BigInt64Array.from([1n]), [1]);
@@ -130,7 +128,8 @@ for (const name of models) {
   }
   {
     const { page, context } = await fresh();
-    results['onnxruntime-web'] = await page.evaluate(onnxruntime, { name, runs: RUNS, dist: ORT_DIST });
+    const dims = JSON.parse(readFileSync(join(REPO, 'models', name, 'model.json'), 'utf8')).input.shape;
+    results['onnxruntime-web'] = await page.evaluate(onnxruntime, { name, runs: RUNS, dist: ORT_DIST, dims });
     await context.close();
   }
   const ort = results['onnxruntime-web'];

@@ -23,7 +23,8 @@ pub fn test_digits() -> Vec<digits::Digit> {
 }
 
 pub fn model_card() -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(repo_path("models/mnist/model.json")).expect("model.json")).expect("model.json parses")
+    serde_json::from_slice(&std::fs::read(repo_path("models/mnist/model.json")).expect("model.json"))
+        .expect("model.json parses")
 }
 
 /// A small deterministic generator (xorshift64*), so the tests need no extra crate and every run
