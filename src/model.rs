@@ -70,15 +70,19 @@ impl Model {
             .and_then(|m| m.with_input_fact(1, i64::fact([1]).into()))
             .map_err(Error::engine("set the input shapes"))?;
 
-        let gradient = model
-            .clone()
+        // Type analysis runs once, on the whole graph; each plan then only prunes and optimises.
+        let typed = model
             .with_outputs_by_name([LOGITS, LOSS, INPUT_GRAD])
-            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_typed())
+            .map_err(Error::engine("analyse the graph"))?;
+        let gradient = typed
+            .clone()
+            .into_optimized()
             .and_then(|m| m.into_runnable())
             .map_err(Error::engine("prepare the gradient plan"))?;
         // Dropping `label` from the inputs leaves the loss and gradient nodes unreachable from the
         // outputs, so tract prunes the whole backward pass from this plan.
-        let forward = model
+        let forward = typed
             .with_input_names([IMAGE])
             .and_then(|m| m.with_outputs_by_name([LOGITS]))
             .and_then(|m| m.into_optimized())
@@ -282,4 +286,21 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 /// Index of the largest value (the first one on ties).
 pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forward_plan_has_no_backward_pass_in_it() {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist/model.onnx")).unwrap();
+        let model = Model::from_onnx_bytes(&bytes).unwrap();
+        let ops = |plan: &Plan| plan.model().nodes().iter().map(|n| n.op().name().to_string()).collect::<Vec<_>>();
+        let (forward, gradient) = (ops(&model.forward), ops(&model.gradient));
+        println!("forward plan: {} nodes {forward:?}\ngradient plan: {} nodes", forward.len(), gradient.len());
+        assert!(forward.len() < gradient.len());
+        assert!(!forward.iter().any(|op| op.contains("Deconv") || op.contains("OneHot")), "{forward:?}");
+        assert_eq!(model.forward.model().inputs.len(), 1, "the forward plan takes no label");
+    }
 }
