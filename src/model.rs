@@ -102,6 +102,12 @@ impl Model {
         self.num_classes
     }
 
+    /// The two tract plans, forward and forward + gradient, for the CLI's profiler.
+    #[cfg(feature = "cli")]
+    pub fn plans(&self) -> (&Arc<TypedRunnableModel>, &Arc<TypedRunnableModel>) {
+        (&self.forward, &self.gradient)
+    }
+
     /// Number of values an image must have: `C·H·W`.
     pub fn input_len(&self) -> usize {
         self.input_shape.iter().product()

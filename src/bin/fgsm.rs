@@ -33,6 +33,13 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Time per operator of the forward + gradient plan, summed over runs, slowest first.
+    Profile {
+        #[arg(long, default_value = "models/mnist/model.onnx")]
+        model: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Write a copy of the model without its gradient graph (the benchmark's forward-only peer).
     ForwardOnly {
         #[arg(long)]
@@ -62,6 +69,7 @@ fn main() -> AnyResult<()> {
     match Cli::parse().command {
         Command::Eval { model, digits, eps } => eval(&load(&model)?, &digits, &eps),
         Command::Bench { model, runs } => bench(&model, runs),
+        Command::Profile { model, runs } => profile(&load(&model)?, runs),
         Command::ForwardOnly { model, out } => forward_only(&model, &out),
         Command::Attack { model, image, eps, target, out } => attack(&load(&model)?, &image, eps, target, &out),
     }
@@ -150,6 +158,46 @@ fn attack(model: &Model, input: &PathBuf, eps: f32, target: Option<usize>, out: 
         top(&adv.probs).1,
         out.display()
     );
+    Ok(())
+}
+
+fn profile(model: &Model, runs: usize) -> AnyResult<()> {
+    use std::collections::HashMap;
+    use tract_onnx::prelude::*;
+    let (forward, gradient) = model.plans();
+    for (title, plan, with_label) in [("forward", forward, false), ("forward + gradient", gradient, true)] {
+        let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
+        let image: Tensor = Tensor::from_shape(&model.input_shape(), &vec![0.5f32; model.input_len()])?;
+        for run in 0..runs + 1 {
+            let mut inputs: TVec<TValue> = tvec!(image.clone().into());
+            if with_label {
+                inputs.push(Tensor::from_shape(&[1], &[1i64])?.into());
+            }
+            let mut state = plan.spawn()?;
+            state.run_plan_with_eval(inputs, |ctx, op_state, node, input| {
+                let start = Instant::now();
+                let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
+                if run > 0 {
+                    let entry = by_op.entry(node.op().name().to_string()).or_default();
+                    entry.0 += start.elapsed().as_secs_f64() * 1e3;
+                    entry.1 += 1;
+                }
+                out
+            })?;
+        }
+        let total: f64 = by_op.values().map(|v| v.0).sum();
+        let mut rows: Vec<_> = by_op.into_iter().collect();
+        rows.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+        println!("{title}: {:.2} ms a run ({} nodes)", total / runs as f64, plan.model().nodes().len());
+        for (op, (ms, count)) in rows.iter().take(12) {
+            println!(
+                "  {op:<28} {:>8.2} ms  {:>5.1} %  ({} nodes)",
+                ms / runs as f64,
+                100.0 * ms / total,
+                count / runs
+            );
+        }
+    }
     Ok(())
 }
 
