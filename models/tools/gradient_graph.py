@@ -18,7 +18,7 @@ The gradient at the logits is written as p_j (j != label) and -sum_{j != label} 
 (label) rather than softmax - onehot, so that it keeps its direction in float32 even when
 the model is so confident that p_label rounds to 1.
 
-The backward pass is written with ordinary inference ops (ConvTranspose, Where,
+The backward pass is written with ordinary inference ops (Conv, ConvTranspose, Sign,
 Gemm, ...), because browser/edge runtimes such as tract implement neither
 ONNX's training-only `Gradient` op nor the loss ops.  Supported forward ops:
 Conv (any strides, pads, dilations, groups), Relu, Clip (ReLU6), LeakyRelu,
@@ -204,6 +204,18 @@ def add_gradient_graph(model):
             raise UnsupportedModel(f"{what} ('{name}') must be an initializer or Constant")
         return const_values[name]
 
+    def backward_kernel(weight, ws, group):
+        """[M, C/G, k…] → [C, M/G, k…]: channels swapped within each group, space flipped."""
+        m, cg = ws[0], ws[1]
+        if group == 1 and all(k_ == 1 for k_ in ws[2:]):
+            # 1×1: nothing to flip, and a Transpose node (folded by the runtime at load) keeps the
+            # file from storing the largest weights twice.
+            return b.node("Transpose", [weight], "conv_wt", perm=[1, 0] + list(range(2, len(ws))))
+        w = constant(weight, "Conv weight")
+        w = w.reshape([group, m // group, cg] + list(ws[2:])).swapaxes(1, 2)
+        w = w.reshape([group * cg, m // group] + list(ws[2:]))
+        return b.const(np.ascontiguousarray(np.flip(w, axis=tuple(range(2, len(ws))))), "conv_wflip")
+
     def shape_of(name):
         if name not in shapes:
             raise UnsupportedModel(f"no static shape was inferred for tensor '{name}'")
@@ -335,8 +347,9 @@ def add_gradient_graph(model):
             add_grad(x, g)
 
         elif op == "Relu":
-            mask = b.node("Greater", [x, zero], "relu_mask")
-            add_grad(x, b.node("Where", [mask, g, zero], "relu_grad"))
+            # x > 0 exactly where y = relu(x) > 0, and then sign(y) = 1: one element-wise Sign and
+            # a Mul, which tract runs far faster than Greater + Where (a bool tensor and a select).
+            add_grad(x, b.node("Mul", [g, b.node("Sign", [y], "relu_mask")], "relu_grad"))
 
         elif op == "LeakyRelu":
             alpha = a.get("alpha", 0.01)
@@ -352,13 +365,19 @@ def add_gradient_graph(model):
             else:
                 lo = ins[1] if len(ins) > 1 and ins[1] else None
                 hi = ins[2] if len(ins) > 2 and ins[2] else None
-            out = g
-            # Strict inequalities match PyTorch's hardtanh/relu6 backward.
-            if hi is not None:
-                out = b.node("Where", [b.node("Greater", [hi, x], "clip_hi"), out, zero], "clip_grad")
+            # Strict inequalities match PyTorch's hardtanh/relu6 backward: lo < x < hi exactly where
+            # lo < y < hi for y = clip(x), i.e. where (y − lo)·(hi − y) > 0 (each factor is ≥ 0).
+            # Sign + Mul instead of Greater + Where: see Relu.
+            factors = []
             if lo is not None:
-                out = b.node("Where", [b.node("Greater", [x, lo], "clip_lo"), out, zero], "clip_grad")
-            add_grad(x, out)
+                factors.append(b.node("Sub", [y, lo], "clip_above_lo"))
+            if hi is not None:
+                factors.append(b.node("Sub", [hi, y], "clip_below_hi"))
+            if not factors:
+                add_grad(x, g)
+            else:
+                inside = factors[0] if len(factors) == 1 else b.node("Mul", factors, "clip_inside")
+                add_grad(x, b.node("Mul", [g, b.node("Sign", [inside], "clip_mask")], "clip_grad"))
 
         elif op == "Sigmoid":
             one_minus = b.node("Sub", [b.f32(1.0), y], "sig_1my")
@@ -494,10 +513,20 @@ def add_gradient_graph(model):
                 if op_ < 0 or op_ >= max(strides[i], dil[i]):
                     raise UnsupportedModel(f"Conv '{n.name}': cannot match input shape with ConvTranspose")
                 outpad.append(op_)
-            attrs = dict(strides=strides, pads=pads, dilations=dil, group=group, kernel_shape=ks)
-            if any(outpad):
-                attrs["output_padding"] = outpad
-            add_grad(x, b.node("ConvTranspose", [g, ins[1]], "conv_grad", **attrs))
+            back_pads = [d * (k_ - 1) - p for k_, d, p in zip(ks * 2, dil * 2, pads)]
+            if all(st == 1 for st in strides) and min(back_pads) >= 0:
+                # Stride 1: the input gradient is a plain convolution of g with the kernel flipped
+                # in space and transposed in channels (per group), padded by dilation·(k−1) − pad
+                # on each side. tract runs Conv (im2col + matmul, or its depthwise kernel) faster
+                # than ConvTranspose, whose depthwise form has no fast path.
+                add_grad(x, b.node("Conv", [g, backward_kernel(ins[1], ws, group)], "conv_grad",
+                                   strides=strides, pads=back_pads, dilations=dil, group=group,
+                                   kernel_shape=ks))
+            else:
+                attrs = dict(strides=strides, pads=pads, dilations=dil, group=group, kernel_shape=ks)
+                if any(outpad):
+                    attrs["output_padding"] = outpad
+                add_grad(x, b.node("ConvTranspose", [g, ins[1]], "conv_grad", **attrs))
 
         elif op == "GlobalAveragePool":
             xs = shape_of(x)

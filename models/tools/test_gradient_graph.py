@@ -22,7 +22,7 @@ from gradient_graph import UnsupportedModel, add_gradient_graph  # noqa: E402
 
 
 class Residual(nn.Module):
-    """Depthwise/strided/dilated convs, BN, ReLU6, SE (Sigmoid*x), residual Add, GAP, Gemm."""
+    """Depthwise/grouped/strided/dilated convs, BN, ReLU6, SE (Sigmoid*x), residual Add, GAP, Gemm."""
 
     def __init__(self):
         super().__init__()
@@ -30,6 +30,8 @@ class Residual(nn.Module):
         self.bn = nn.BatchNorm2d(8)
         self.dw = nn.Conv2d(8, 8, 5, stride=2, padding=2, groups=8)
         self.dil = nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+        self.dw1 = nn.Conv2d(8, 8, 3, padding=1, groups=8)  # stride 1: backward as a flipped Conv
+        self.grp = nn.Conv2d(8, 8, (3, 5), padding=(1, 2), groups=2)
         self.se1 = nn.Conv2d(8, 4, 1)
         self.se2 = nn.Conv2d(4, 8, 1)
         self.fc = nn.Linear(8, 5)
@@ -38,6 +40,7 @@ class Residual(nn.Module):
         x = (x - 0.5) / 0.25
         x = F.relu6(self.bn(self.stem(x)))
         x = F.relu(self.dw(x))
+        x = F.relu6(self.grp(F.relu(self.dw1(x))))
         x = x + F.hardswish(self.dil(x))
         s = torch.sigmoid(self.se2(F.relu(self.se1(F.adaptive_avg_pool2d(x, 1)))))
         x = x * s
