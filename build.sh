@@ -29,12 +29,14 @@ need_rust_wasm() {
 }
 
 need_npm() {
-  # node_modules/.package-lock.json is npm's record of what it installed: reinstall when the
-  # committed lockfile is newer or differs.
-  if ! cmp -s <(node -e 'const l=require("./package-lock.json");console.log(JSON.stringify(l.packages))') \
-              <(node -e 'try{const l=require("./node_modules/.package-lock.json");console.log(JSON.stringify(l.packages))}catch{}' 2>/dev/null); then
+  # Reinstall when the committed lockfile differs from the one the last `npm ci` installed.
+  local want have=""
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  [ -f node_modules/.lock-sha256 ] && have=$(cat node_modules/.lock-sha256)
+  if [ "$want" != "$have" ]; then
     say "installing npm packages from package-lock.json"
     npm ci --no-audit --no-fund
+    echo "$want" > node_modules/.lock-sha256
   fi
 }
 
@@ -76,6 +78,10 @@ build_variant() {
 build_wasm() {
   need_rust_wasm
   need_npm
+  # One build at a time: two at once would race on wasm-opt's output and on site/.
+  mkdir -p target
+  exec 9> target/.build.lock
+  flock 9
   build_variant simd ""
   build_variant relaxed "+relaxed-simd"
   # The page loads one glue file for either binary, so the two must export the same things.
@@ -107,6 +113,7 @@ build_site() {
     if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "site/models/$name/"; fi
   done
   ls -l site/pkg >&2
+  exec 9>&- # release the build lock taken in build_wasm
 }
 
 # --- commands --------------------------------------------------------------------------------------
