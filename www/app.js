@@ -24,7 +24,7 @@ const SCALES = {
     max: 0.5,
     slider: { max: 0.5, step: 0.005 },
     toSlider: (eps) => eps,
-    fromSlider: (v) => Math.round(Math.min(0.5, Math.max(0, v)) * 1000) / 1000,
+    fromSlider: (v) => Math.round(Math.min(0.5, Math.max(0, v)) * 200) / 200, // the slider's steps of 0.005
     key: (eps) => eps.toFixed(3),
     full: (eps) => `${eps.toFixed(3)} (${(eps * 255).toFixed(1)}/255)`,
     pixels: (eps) => `${eps.toFixed(3)} × 255 = ${(eps * 255).toFixed(1)} grey levels`,
@@ -214,15 +214,13 @@ async function start() {
   await chooseModel(name);
 }
 
-/** Download progress of the engine (first load only) and of the model being fetched. */
+/** Download progress: of the engine (first load only), then of the model. */
 const loading = { engine: { loaded: 0, total: 0 }, model: { loaded: 0, total: 0 }, title: '' };
 function showDownload() {
-  const engine = state.engine ? { loaded: 0, total: 0 } : loading.engine;
-  const done = engine.loaded + loading.model.loaded;
-  const total = engine.total + loading.model.total;
-  const what = state.engine ? loading.title : `the engine and ${loading.title}`;
+  const { loaded, total } = state.engine ? loading.model : loading.engine;
+  const what = state.engine ? loading.title : 'the WebAssembly engine';
   const of = total ? ` of ${bytes(total)}` : '';
-  setStatus('loading', `Downloading ${what}… ${bytes(done)}${of}`, total ? Math.min(1, done / total) : null, { phase: 'download' });
+  setStatus('loading', `Downloading ${what}… ${bytes(loaded)}${of}`, total ? Math.min(1, loaded / total) : null, { phase: 'download' });
 }
 
 let modelRun = 0;
@@ -250,15 +248,20 @@ async function chooseModel(name) {
       if (run !== modelRun) return;
       const controller = (modelDownload = new AbortController());
       const fileName = card.file ?? 'model.onnx';
-      const started = performance.now();
-      const onnx = await fetchBytes(`${entry.folder}${fileName}`, (p) => run === modelRun && ((loading.model = p), showDownload()), controller.signal);
-      const downloadMs = performance.now() - started;
-      if (run !== modelRun) return;
+      // The worker downloads and prepares the model: its 19 MB never pass through this thread.
+      const url = new URL(`${entry.folder}${fileName}`, location.href).href;
+      const onProgress = (p) => {
+        if (run !== modelRun) return;
+        if (p.phase === 'prepare') {
+          setStatus('loading', `Preparing ${loading.title} (parsing and optimising ${bytes(p.bytes)} of ONNX)…`, 'busy', { phase: 'prepare', since: performance.now() });
+        } else {
+          loading.model = p;
+          showDownload();
+        }
+      };
       await state.engineReady;
       if (run !== modelRun) return;
-      setStatus('loading', `Preparing ${loading.title} (parsing and optimising ${bytes(onnx.length)} of ONNX)…`, 'busy', { phase: 'prepare', since: performance.now() });
-      const size = onnx.length; // the bytes move to the worker
-      const info = await client.call('load', { key, bytes: onnx }, { transfer: [onnx.buffer] });
+      const info = await client.call('load', { key, url }, { onProgress, signal: controller.signal });
       const digits = card.test_digits
         ? new TestDigits(await fetchBytes(`${entry.folder}${card.test_digits.file}`), card.test_digits.count)
         : null;
@@ -272,7 +275,7 @@ async function chooseModel(name) {
         custom: false,
         fileName,
         folder: entry.folder,
-        timing: { bytes: size, downloadMs, prepareMs: info.ms },
+        timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms },
         digits,
         kind: entry.kind ?? kindOf(info.inputShape),
       });
@@ -421,9 +424,8 @@ async function loadCustom(file, card) {
   state.ready = false;
   setStatus('loading', `Preparing ${file.name}…`, 'busy', { phase: 'prepare', since: performance.now() });
   try {
-    const data = new Uint8Array(await file.arrayBuffer());
-    const size = data.length; // the bytes move to the worker
-    const info = await client.call('load', { key: 'custom', bytes: data }, { transfer: [data.buffer] });
+    // The worker reads the file itself.
+    const info = await client.call('load', { key: 'custom', file });
     if (run !== modelRun) return;
     hideAlerts();
     state.customModel = modelRecord({
@@ -433,7 +435,7 @@ async function loadCustom(file, card) {
       info,
       custom: true,
       fileName: file.name,
-      timing: { bytes: size, prepareMs: info.ms },
+      timing: { bytes: info.bytes, prepareMs: info.ms },
       kind: kindOf(info.inputShape),
     });
     fillPicker(state.lastBuiltin);
@@ -466,6 +468,23 @@ function renderModelCard() {
   const licence = typeof card?.licence === 'string' ? card.licence : (card?.licence?.model ?? card?.licence?.weights);
   if (licence) rows.push(['Licence', licence]);
   $('model-card').replaceChildren(...rows.map(([term, detail, className]) => pair(term, detail, className)));
+  // A long architecture: its name, and the rest behind "details".
+  const layers = $('model-card').querySelector('.architecture');
+  if (layers && card.architecture.length > 120 && card.architecture.includes(':')) {
+    const [name, ...rest] = card.architecture.split(':');
+    const more = document.createElement('details');
+    more.append(Object.assign(document.createElement('summary'), { textContent: name }), rest.join(':').trim());
+    layers.replaceChildren(more);
+  }
+  // A long licence: up to its first parenthesis, with the licence file linked when it names one.
+  const terms = [...$('model-card').querySelectorAll('dt')].find((dt) => dt.textContent === 'Licence')?.nextElementSibling;
+  if (terms && licence.length > 100) {
+    const file = licence.match(/\b(LICENSE[\w.-]*)/)?.[1];
+    terms.textContent = licence.split(' (')[0];
+    if (file && state.model.folder) {
+      terms.append(' (', Object.assign(document.createElement('a'), { href: `${state.model.folder}${file}`, textContent: file }), ')');
+    }
+  }
   renderMetrics();
   renderSpeed();
 }
@@ -500,8 +519,8 @@ function renderSpeed() {
   if (timing.downloadMs != null) rows.push(['Model download', `${bytes(timing.bytes)} in ${seconds(timing.downloadMs)}`]);
   rows.push(['Preparing the model', `${seconds(timing.prepareMs)} (parse and optimise)`]);
   const { gradientMs, forwardMs } = state.speed;
-  if (gradientMs != null) rows.push(['Gradient of a new image', `${seconds(gradientMs)} (forward and backward pass)`]);
-  if (forwardMs != null) rows.push(['Another ε on the same image', `${seconds(forwardMs)} (one forward pass)`]);
+  if (gradientMs != null) rows.push(['FGSM on a new image', `${seconds(gradientMs)} (forward and backward pass for the gradient, forward pass of x′)`]);
+  if (forwardMs != null) rows.push(['Another ε on the same image', `${seconds(forwardMs)} (the gradient is reused: one forward pass)`]);
   // For comparison: native onnxruntime on the machine that made the model, if model.json says.
   const made = state.model.card?.metrics?.timings;
   if (made?.forward_ms && made?.forward_and_gradient_ms) {

@@ -63,14 +63,16 @@ export function watchPictureSources({ fileInput, overlay, onPicture, onProblem, 
  */
 export function drawCrop(canvas, { preview, source, crop }) {
   const ratio = window.devicePixelRatio || 1;
-  const cssWidth = canvas.clientWidth || 320;
-  // As wide as the panel, at most as tall as it is wide.
-  const scale = Math.min(cssWidth / source.width, cssWidth / source.height);
+  // As wide as the panel and at most as tall as the style's max-height (and as it is wide).
+  const room = canvas.parentElement.clientWidth || 320;
+  const maxHeight = parseFloat(getComputedStyle(canvas).maxHeight) || room;
+  const scale = Math.min(room / source.width, Math.min(room, maxHeight) / source.height);
   const w = Math.max(1, Math.round(source.width * scale));
   const h = Math.max(1, Math.round(source.height * scale));
   canvas.width = Math.round(w * ratio);
   canvas.height = Math.round(h * ratio);
-  canvas.style.aspectRatio = `${w} / ${h}`;
+  canvas.style.width = `${w}px`;
+  canvas.style.height = `${h}px`;
   const ctx = canvas.getContext('2d');
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.imageSmoothingQuality = 'high';

@@ -29,14 +29,17 @@ export class WorkerClient {
 
   /**
    * Runs `op` in the worker. `transfer` lists ArrayBuffers to move rather than copy (they become
-   * unusable here); `onProgress` receives the worker's progress reports for this request.
+   * unusable here); `onProgress` receives the worker's progress reports for this request; aborting
+   * `signal` asks the worker to stop it (operations that can stop, such as a download, then reject
+   * with an AbortError).
    * @returns {Promise<any>} the result, or a rejection with the worker's error message
    */
-  call(op, args = {}, { transfer = [], onProgress } = {}) {
+  call(op, args = {}, { transfer = [], onProgress, signal } = {}) {
     if (this.#broken) return Promise.reject(new Error(this.#broken));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
+      signal?.addEventListener('abort', () => this.#pending.has(id) && this.#worker.postMessage({ abort: id }), { once: true });
       try {
         this.#worker.postMessage({ id, op, args }, transfer);
       } catch (e) {
@@ -83,7 +86,7 @@ export class WorkerClient {
     }
     this.#pending.delete(message.id);
     if (message.ok) entry.resolve(message.result);
-    else entry.reject(new Error(message.error ?? 'the worker failed without a message'));
+    else entry.reject(Object.assign(new Error(message.error ?? 'the worker failed without a message'), message.name ? { name: message.name } : {}));
   }
 
   #fail(reason) {

@@ -59,13 +59,29 @@ const handlers = {
   },
 
   /**
-   * Parses and prepares an ONNX model and keeps it under `key` (replacing what was there). Fails
-   * with a message when its input is not an image this page can show. → {inputShape, numClasses, ms}
+   * Downloads (from `url`, reporting progress), reads (from a `file`) or takes (`bytes`) an ONNX
+   * model, parses and prepares it, and keeps it under `key` (replacing what was there). The bytes
+   * never pass through the page's thread. Fails with a message when the model's input is not an
+   * image this page can show. Progress: {loaded, total} while downloading, then {phase: 'prepare'}.
+   * → {inputShape, numClasses, ms (preparation), downloadMs, bytes}
    */
-  async load({ key, bytes }) {
+  async load({ key, url, file, bytes }, progress, signal) {
+    let data;
+    let downloadMs = null;
+    if (url) {
+      const started = performance.now();
+      data = await download(url, progress, signal);
+      downloadMs = performance.now() - started;
+    } else if (file instanceof Blob) {
+      data = new Uint8Array(await file.arrayBuffer());
+    } else {
+      data = asBytes(bytes, 'the model file');
+    }
     await loadEngine();
+    if (signal.aborted) throw abortError();
+    progress({ phase: 'prepare', bytes: data.length });
     const started = performance.now();
-    const candidate = new Model(asBytes(bytes, 'the model file'));
+    const candidate = new Model(data);
     const ms = performance.now() - started;
     const info = describe(candidate);
     const [, c, h, w] = info.inputShape;
@@ -83,7 +99,7 @@ const handlers = {
     }
     models.get(key)?.free();
     models.set(key, candidate);
-    return { ...info, ms };
+    return { ...info, ms, downloadMs, bytes: data.length };
   },
 
   /** Frees the model under `key`. */
@@ -329,7 +345,14 @@ function loadEngine(progress = () => {}, prefer) {
         }
         const total = Number(response.headers.get('Content-Length')) || 0;
         let loaded = 0;
-        const counted = countBytes(response, (n) => progress({ loaded: (loaded += n), total }));
+        let reported = 0;
+        const counted = countBytes(response, (n) => {
+          loaded += n;
+          if (loaded === total || performance.now() - reported > 50) {
+            reported = performance.now();
+            progress({ loaded, total });
+          }
+        });
         // Compile while downloading when the server labels the file correctly; otherwise (some
         // static servers do not know .wasm) compile from the downloaded bytes.
         const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
@@ -351,6 +374,53 @@ function loadEngine(progress = () => {}, prefer) {
     engine.catch(() => (engine = null)); // a failed load can be retried
   }
   return engine;
+}
+
+/**
+ * The body of `url` as bytes, with `progress({loaded, total})` at most every 50 ms and at the end
+ * (total 0 when the server does not say, or counts compressed bytes).
+ */
+async function download(url, progress, signal) {
+  let response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (e) {
+    if (signal.aborted) throw abortError();
+    throw new Error(`could not load ${url}: ${e.message}`);
+  }
+  if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  const total = response.headers.get('Content-Encoding') ? 0 : Number(response.headers.get('Content-Length')) || 0;
+  // One buffer of the announced size, grown if the server said too little (or nothing).
+  let buffer = new Uint8Array(total || 1 << 20);
+  let loaded = 0;
+  let reported = 0;
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.length > buffer.length) {
+        const bigger = new Uint8Array(Math.max(2 * buffer.length, loaded + value.length));
+        bigger.set(buffer.subarray(0, loaded));
+        buffer = bigger;
+      }
+      buffer.set(value, loaded);
+      loaded += value.length;
+      if (performance.now() - reported > 50) {
+        reported = performance.now();
+        progress({ loaded, total });
+      }
+    }
+  } catch (e) {
+    if (signal.aborted) throw abortError();
+    throw new Error(`could not load ${url}: ${e.message}`);
+  }
+  progress({ loaded, total });
+  return loaded === buffer.length ? buffer : buffer.slice(0, loaded);
+}
+
+function abortError() {
+  return Object.assign(new Error('stopped'), { name: 'AbortError' });
 }
 
 /** The response again, with a callback for every chunk of the body as it arrives. */
@@ -410,21 +480,35 @@ async function transferables(value) {
   return [...found];
 }
 
+/** The AbortController of each request that has not finished, by id. */
+const controllers = new Map();
+
 async function handle({ id, op, args } = {}) {
   const progress = (p) => self.postMessage({ id, progress: p });
+  const signal = controllers.get(id).signal;
   try {
     const handler = Object.hasOwn(handlers, op) ? handlers[op] : null;
     if (!handler) throw new Error(`unknown operation "${op}"`);
-    const result = await handler(args ?? {}, progress);
+    if (signal.aborted) throw abortError();
+    const result = await handler(args ?? {}, progress, signal);
     self.postMessage({ id, ok: true, result }, await transferables(result));
   } catch (e) {
     // Also catches a result that cannot be posted, so the page's promise always settles.
-    self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
+    self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e), name: e?.name === 'AbortError' ? 'AbortError' : undefined });
+  } finally {
+    controllers.delete(id);
   }
 }
 
 // One request at a time, in arrival order (handle never rejects, so the chain never breaks).
+// A request to stop one ({abort: id}) is handled at once, even while another request runs.
 let queue = Promise.resolve();
 self.onmessage = (event) => {
-  queue = queue.then(() => handle(event.data));
+  const message = event.data;
+  if (message && 'abort' in message) {
+    controllers.get(message.abort)?.abort();
+    return;
+  }
+  controllers.set(message?.id, new AbortController());
+  queue = queue.then(() => handle(message));
 };
