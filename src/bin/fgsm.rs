@@ -167,6 +167,7 @@ fn profile(model: &Model, runs: usize) -> AnyResult<()> {
     let (forward, gradient) = model.plans();
     for (title, plan, with_label) in [("forward", forward, false), ("forward + gradient", gradient, true)] {
         let mut by_op: HashMap<String, (f64, usize)> = HashMap::new();
+        let mut by_node: HashMap<usize, f64> = HashMap::new();
         let image: Tensor = Tensor::from_shape(&model.input_shape(), &vec![0.5f32; model.input_len()])?;
         for run in 0..runs + 1 {
             let mut inputs: TVec<TValue> = tvec!(image.clone().into());
@@ -181,6 +182,7 @@ fn profile(model: &Model, runs: usize) -> AnyResult<()> {
                     let entry = by_op.entry(node.op().name().to_string()).or_default();
                     entry.0 += start.elapsed().as_secs_f64() * 1e3;
                     entry.1 += 1;
+                    *by_node.entry(node.id).or_default() += start.elapsed().as_secs_f64() * 1e3;
                 }
                 out
             })?;
@@ -195,6 +197,19 @@ fn profile(model: &Model, runs: usize) -> AnyResult<()> {
                 ms / runs as f64,
                 100.0 * ms / total,
                 count / runs
+            );
+        }
+        let mut nodes: Vec<_> = by_node.into_iter().collect();
+        nodes.sort_by(|a, b| b.1.total_cmp(&a.1));
+        println!("  slowest nodes:");
+        for (id, ms) in nodes.iter().take(8) {
+            let node = plan.model().node(*id);
+            println!(
+                "    {:>7.2} ms  {} {} → {:?}",
+                ms / runs as f64,
+                node.op().name(),
+                node.name,
+                node.outputs[0].fact.shape
             );
         }
     }
