@@ -172,6 +172,21 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   assert.equal(await page.isVisible('#input-digits'), true);
   assert.equal(await page.isHidden('#input-photo'), true, 'no photo input on the digits page');
 
+  // Changing one's mind during the download: the download stops and the digits are back at once.
+  let slow = true;
+  await page.route('**/efficientnet-lite0/model.onnx', async (route) => {
+    if (slow) await new Promise((done) => setTimeout(done, 500));
+    slow = false;
+    await route.continue();
+  });
+  await page.selectOption('#model-select', MODEL);
+  await page.waitForSelector('#status[data-phase="download"]');
+  await page.selectOption('#model-select', 'mnist');
+  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]');
+  await page.waitForSelector('#results[data-for^="test:"]');
+  assert.equal(await page.isVisible('#input-digits'), true);
+  await page.unroute('**/efficientnet-lite0/model.onnx');
+
   // Record every state the status line goes through, and how long the page's thread ever stalls.
   await page.evaluate(() => {
     window.__states = [];
@@ -476,6 +491,18 @@ test('the photo page on a laptop and on a phone', needsModel, async () => {
     await page.waitForSelector(`#results[data-for="sample:${Math.max(0, sample)}@${eps}/255"]`);
     await waitForSweep(page);
     await assertNoHorizontalScroll(page);
+    if (name === 'desktop') {
+      // The keyboard reaches every photo control, in reading order.
+      const reached = [];
+      for (let i = 0; i < 30; i++) {
+        await page.keyboard.press('Tab');
+        reached.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || document.activeElement?.tagName));
+      }
+      for (const id of ['model-select', 'photo-file', 'sample', 'eps', 'gain', 'target', 'target-clear', 'model-file']) {
+        assert.ok(reached.includes(id), `${id} is reachable with Tab (reached: ${reached.join(', ')})`);
+      }
+      assert.ok(reached.indexOf('photo-file') < reached.indexOf('eps'), 'the photo comes before the attack');
+    }
     await page.screenshot({ path: screenshotPath(`photo-${name}.png`), fullPage: true });
     if (name === 'phone') await page.screenshot({ path: screenshotPath('photo-phone-top.png') });
     await assertClean(page);
