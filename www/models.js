@@ -5,8 +5,8 @@
 // its input shape: [1, 1, 28, 28] is digits, anything else a photo).
 
 export const MODELS = [
-  { name: 'mnist', folder: 'models/mnist/', kind: 'digits', title: 'Handwritten digits · small CNN (MNIST)' },
-  { name: 'efficientnet-lite0', folder: 'models/efficientnet-lite0/', kind: 'photo', title: 'Photos · EfficientNet-Lite0 (ImageNet, 1,000 classes)' },
+  { name: 'mnist', folder: 'models/mnist/', kind: 'digits', title: 'Digits · small CNN (MNIST)' },
+  { name: 'efficientnet-lite0', folder: 'models/efficientnet-lite0/', kind: 'photo', title: 'Photos · EfficientNet-Lite0 (ImageNet)' },
 ];
 
 /** The page's input for a model with this input shape ([1, C, H, W]). */
