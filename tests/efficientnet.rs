@@ -34,14 +34,19 @@ fn efficientnet_matches_pytorch_autograd_on_the_fixture_photo() {
     let probs = model.predict(&x).unwrap();
     let label = golden["label"].as_u64().unwrap() as usize;
     assert_eq!(argmax(&probs), label, "top-1 is {}", golden["label_class"]);
-    let torch_logits: Vec<f32> = golden["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+    let torch_logits: Vec<f32> =
+        golden["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
     let torch_probs = softmax(&torch_logits);
     let max_dp = probs.iter().zip(&torch_probs).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(max_dp < 1e-4, "max |Δp| = {max_dp}");
 
     let gradient = model.input_gradient(&x, label).unwrap();
     let torch_loss = golden["loss"].as_f64().unwrap() as f32;
-    assert!((gradient.loss - torch_loss).abs() <= 1e-4 * torch_loss.abs().max(1e-3), "loss {} vs {torch_loss}", gradient.loss);
+    assert!(
+        (gradient.loss - torch_loss).abs() <= 1e-4 * torch_loss.abs().max(1e-3),
+        "loss {} vs {torch_loss}",
+        gradient.loss
+    );
 
     let bin = std::fs::read(repo_path("tests/fixtures/efficientnet-input-grad.bin")).unwrap();
     let torch_grad: Vec<f32> = bin.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
@@ -51,8 +56,7 @@ fn efficientnet_matches_pytorch_autograd_on_the_fixture_photo() {
     let n = diffs.len() as f64;
     let close = diffs.iter().filter(|&&d| d <= 1e-3).count() as f64 / n;
     let worst = diffs.iter().fold(0f32, |m, &d| m.max(d));
-    let same_sign =
-        gradient.grad.iter().zip(&torch_grad).filter(|(a, b)| a.signum() == b.signum()).count() as f64 / n;
+    let same_sign = gradient.grad.iter().zip(&torch_grad).filter(|(a, b)| a.signum() == b.signum()).count() as f64 / n;
     println!(
         "tract vs float64 PyTorch: max |Δp| {max_dp:.1e}; input_grad within 1e-3·max on {:.3} % of entries, worst {worst:.2e}·max, same sign on {:.3} %",
         100.0 * close,
