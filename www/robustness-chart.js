@@ -1,5 +1,6 @@
 // A small line chart of FGSM error rate against ε (measured in the browser), with reference
 // points (measured elsewhere, e.g. by PyTorch) drawn as rings and the slider's ε as a line.
+import { prepareChartCanvas } from './chart-canvas.js';
 
 const PAD = { left: 38, right: 10, top: 10, bottom: 20 };
 
@@ -30,20 +31,10 @@ export class RobustnessChart {
   }
 
   #draw() {
-    const canvas = this.#canvas;
-    const ratio = window.devicePixelRatio || 1;
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
-    if (!width || !height) return;
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-    }
+    const prepared = prepareChartCanvas(this.#canvas, this.#ctx);
+    if (!prepared) return;
+    const { width, height, colour, fontFamily } = prepared;
     const ctx = this.#ctx;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    const css = getComputedStyle(canvas);
-    const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
     const plotW = width - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     const x = (eps) => PAD.left + (eps / this.#max) * plotW;
@@ -53,7 +44,7 @@ export class RobustnessChart {
     ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
     ctx.strokeStyle = colour('--line', '#ddd');
     ctx.lineWidth = 1;
-    ctx.font = `11px ${css.fontFamily}`;
+    ctx.font = `11px ${fontFamily}`;
     ctx.fillStyle = colour('--muted', '#666');
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';

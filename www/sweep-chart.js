@@ -1,6 +1,7 @@
 // The chart under the ε slider: for every ε on the slider's range, whether FGSM changes the
 // prediction (shaded, with the new class written on each run) and the probability the model
 // still gives the reference class (the line). Clicking or dragging on it picks an ε.
+import { prepareChartCanvas } from './chart-canvas.js';
 
 const PAD = { left: 34, right: 10, top: 16, bottom: 18 };
 
@@ -68,21 +69,10 @@ export class SweepChart {
   }
 
   #draw() {
-    const canvas = this.#canvas;
-    const ratio = window.devicePixelRatio || 1;
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
-    if (!width || !height) return;
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-    }
+    const prepared = prepareChartCanvas(this.#canvas, this.#ctx);
+    if (!prepared) return;
+    const { width, height, colour, fontFamily } = prepared;
     const ctx = this.#ctx;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-
-    const css = getComputedStyle(canvas);
-    const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
     const ink = colour('--ink', '#222');
     const muted = colour('--muted', '#666');
     const plotW = width - PAD.left - PAD.right;
@@ -92,7 +82,7 @@ export class SweepChart {
 
     ctx.fillStyle = colour('--chart-bg', '#f4f5f7');
     ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
-    ctx.font = `11px ${css.fontFamily}`;
+    ctx.font = `11px ${fontFamily}`;
     ctx.textBaseline = 'middle';
 
     const data = this.#data;

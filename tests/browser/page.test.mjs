@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, start, newPage, screenshotPath } from '../support/browser.mjs';
+import { REPO, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll } from '../support/browser.mjs';
 import { serve } from '../support/serve.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -41,18 +41,7 @@ async function setEps(page, eps) {
   await page.waitForSelector(`#results[data-for$="@${eps.toFixed(3)}"]`);
 }
 
-async function assertClean(page) {
-  assert.deepEqual(page.problems, [], 'no page errors or console errors');
-  assert.deepEqual(page.offsite(), [], 'the page requests only its own files');
-}
 
-async function assertNoHorizontalScroll(page) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    innerWidth: window.innerWidth,
-  }));
-  assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: page is ${scrollWidth} px wide in a ${innerWidth} px window`);
-}
 
 test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   const page = await openPage();

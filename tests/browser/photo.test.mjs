@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SITE, start, newPage, screenshotPath } from '../support/browser.mjs';
+import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll } from '../support/browser.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -93,19 +93,7 @@ async function watchMainThread(page) {
   };
 }
 
-async function assertClean(page, ignore = null) {
-  const problems = ignore ? page.problems.filter((p) => !ignore.test(p)) : page.problems;
-  assert.deepEqual(problems, [], 'no page errors or console errors');
-  assert.deepEqual(page.offsite(), [], 'the page requests only its own files');
-}
 
-async function assertNoHorizontalScroll(page) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    innerWidth: window.innerWidth,
-  }));
-  assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: page is ${scrollWidth} px wide in a ${innerWidth} px window`);
-}
 
 /** The top-5 class names shown for the original or the adversarial image. */
 const topNames = (page, which) => page.$$eval(`#bars-${which} li:not(.bar-extra) .bar-class`, (els) => els.map((e) => e.textContent));
@@ -177,7 +165,9 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.route('**/efficientnet-lite0/model.onnx', async (route) => {
     if (slow) await new Promise((done) => setTimeout(done, 500));
     slow = false;
-    await route.continue();
+    // The page may cancel this very download while it waits (that is the point of the test);
+    // a cancelled request can no longer be continued.
+    await route.continue().catch(() => {});
   });
   await page.selectOption('#model-select', MODEL);
   await page.waitForSelector('#status[data-phase="download"]');

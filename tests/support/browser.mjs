@@ -1,5 +1,6 @@
 // Starts Debian's Chromium through playwright-core (never a downloaded browser) and the static
 // server over site/, for the browser tests and the benchmark.
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -54,4 +55,19 @@ export async function newPage(browser, baseUrl, options = {}) {
 export function screenshotPath(name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, name);
+}
+
+/** No page or console errors (except those matching `ignore`), and no request left the local server. */
+export function assertClean(page, ignore = null) {
+  const problems = ignore ? page.problems.filter((p) => !ignore.test(p)) : page.problems;
+  assert.deepEqual(problems, [], 'no page errors or console errors');
+  assert.deepEqual(page.offsite(), [], 'the page requests only its own files');
+}
+
+export async function assertNoHorizontalScroll(page) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: page is ${scrollWidth} px wide in a ${innerWidth} px window`);
 }
