@@ -24,7 +24,8 @@ need_rust_wasm() {
   have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
   if [ "$have" != "$want" ]; then
     say "installing wasm-bindgen-cli $want (found '${have:-none}')"
-    cargo install wasm-bindgen-cli --version "=$want" --locked
+    # Not --locked: the CLI's own lockfile pins a webpki-roots that the registry index here lacks.
+    cargo install wasm-bindgen-cli --version "=$want"
   fi
 }
 
