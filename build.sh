@@ -47,7 +47,7 @@ need_chromium() {
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium chromium-driver
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium chromium-driver
   fi
 }
 
