@@ -42,6 +42,7 @@ from PIL import Image
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "tools"))
 from gradient_graph import add_gradient_graph  # noqa: E402
+from reference import torch_reference  # noqa: E402
 
 SEED = 20150320
 SIZE = 224          # network input, square
@@ -395,15 +396,6 @@ def fold_pads_into_convs(model):
 # ---------------------------------------------------------------------------------------
 # Checks.
 
-def torch_reference(model64, x, label):
-    """logits, loss, input gradient from float64 PyTorch autograd (same float32 weights)."""
-    xr = x.double().requires_grad_(True)
-    logits = model64(xr)
-    loss = F.cross_entropy(logits, label)
-    (grad,) = torch.autograd.grad(loss, xr)
-    return logits.detach(), loss.detach(), grad
-
-
 def preactivation_session(fwd):
     """onnxruntime session whose outputs are the inputs of every Clip (ReLU6), in graph order."""
     m = copy.deepcopy(fwd)
@@ -432,26 +424,8 @@ def torch_reference_masked(model64, x, label, masks):
         return torch_reference(model64, x, label)
 
 
-def kink_flips(model64, x, masks):
-    """How many ReLU6 units fall on a different side of 0 or 6 in float64 than in onnxruntime."""
-    rec = []
-    global _relu6_override
-
-    def record(v):
-        rec.append(((v > 0) & (v < 6)).double().numpy())
-        return F.relu6(v)
-    _relu6_override = record
-    try:
-        with torch.no_grad():
-            model64(x.double())
-    finally:
-        _relu6_override = None
-    return int(sum((a != b).sum() for a, b in zip(rec, masks)))
-
-
-def kink_margin(model64, x):
-    """The ReLU6 pre-activation closest to 0 or 6 (float64): distance, description, float64
-    masks of every ReLU6 and the same masks with that one unit switched to its other side."""
+def relu6_inputs(model64, x):
+    """The input of every ReLU6, in network order, from one float64 forward pass."""
     pre = []
     global _relu6_override
 
@@ -464,6 +438,19 @@ def kink_margin(model64, x):
             model64(x.double())
     finally:
         _relu6_override = None
+    return pre
+
+
+def kink_flips(model64, x, masks):
+    """How many ReLU6 units fall on a different side of 0 or 6 in float64 than in onnxruntime."""
+    rec = [((v > 0) & (v < 6)).double().numpy() for v in relu6_inputs(model64, x)]
+    return int(sum((a != b).sum() for a, b in zip(rec, masks)))
+
+
+def kink_margin(model64, x):
+    """The ReLU6 pre-activation closest to 0 or 6 (float64): distance, description, float64
+    masks of every ReLU6 and the same masks with that one unit switched to its other side."""
+    pre = relu6_inputs(model64, x)
     masks = [((v > 0) & (v < 6)).double().numpy() for v in pre]
     dist = [torch.minimum(v.abs(), (v - 6.0).abs()).reshape(-1) for v in pre]
     layer = min(range(len(pre)), key=lambda i: float(dist[i].min()))

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "tools"))
 from gradient_graph import add_gradient_graph  # noqa: E402
+from reference import torch_reference  # noqa: E402
 
 SEED = 20150320  # any fixed number; the split, init and batch order all derive from it
 HELDOUT = 2000
@@ -162,15 +163,6 @@ def export_forward(model):
                       output_names=["logits"], opset_version=13, dynamo=False,
                       do_constant_folding=True)
     return onnx.load_from_string(buf.getvalue())
-
-
-def torch_reference(model64, xi, label):
-    """logits, loss and input gradient from float64 PyTorch autograd (same weights)."""
-    xr = xi.double().requires_grad_(True)
-    logits = model64(xr)
-    loss = F.cross_entropy(logits, label)
-    (grad,) = torch.autograd.grad(loss, xr)
-    return logits.detach(), loss.detach(), grad
 
 
 def compare_with_torch(sess, model64, x, log, which):
