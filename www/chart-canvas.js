@@ -2,10 +2,11 @@
 
 /**
  * Sizes `canvas`'s backing store to its CSS size × devicePixelRatio, clears it, and sets `ctx` to
- * draw in CSS pixels. → `{width, height, colour(name, fallback), fontFamily}`, or null while the canvas is
- * hidden (zero size).
+ * draw in CSS pixels. The plot is the canvas less `pad`, with ε from 0 to `max` across and a
+ * probability from 0 to 1 up. → `{width, height, plotW, plotH, x(eps), y(p), colour(name,
+ * fallback), fontFamily}`, or null while the canvas is hidden (zero size).
  */
-export function prepareChartCanvas(canvas, ctx) {
+export function prepareChartCanvas(canvas, ctx, pad, max) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
@@ -18,5 +19,9 @@ export function prepareChartCanvas(canvas, ctx) {
   ctx.clearRect(0, 0, width, height);
   const css = getComputedStyle(canvas);
   const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  return { width, height, colour, fontFamily: css.fontFamily };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const x = (eps) => pad.left + (eps / max) * plotW;
+  const y = (p) => pad.top + (1 - p) * plotH;
+  return { width, height, plotW, plotH, x, y, colour, fontFamily: css.fontFamily };
 }

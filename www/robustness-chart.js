@@ -31,14 +31,10 @@ export class RobustnessChart {
   }
 
   #draw() {
-    const prepared = prepareChartCanvas(this.#canvas, this.#ctx);
+    const prepared = prepareChartCanvas(this.#canvas, this.#ctx, PAD, this.#max);
     if (!prepared) return;
-    const { width, height, colour, fontFamily } = prepared;
+    const { width, height, plotW, plotH, x, y, colour, fontFamily } = prepared;
     const ctx = this.#ctx;
-    const plotW = width - PAD.left - PAD.right;
-    const plotH = height - PAD.top - PAD.bottom;
-    const x = (eps) => PAD.left + (eps / this.#max) * plotW;
-    const y = (p) => PAD.top + (1 - p) * plotH;
 
     ctx.fillStyle = colour('--panel', '#fff');
     ctx.fillRect(PAD.left, PAD.top, plotW, plotH);

@@ -69,16 +69,12 @@ export class SweepChart {
   }
 
   #draw() {
-    const prepared = prepareChartCanvas(this.#canvas, this.#ctx);
+    const prepared = prepareChartCanvas(this.#canvas, this.#ctx, PAD, this.#max);
     if (!prepared) return;
-    const { width, height, colour, fontFamily } = prepared;
+    const { width, height, plotW, plotH, x, y, colour, fontFamily } = prepared;
     const ctx = this.#ctx;
     const ink = colour('--ink', '#222');
     const muted = colour('--muted', '#666');
-    const plotW = width - PAD.left - PAD.right;
-    const plotH = height - PAD.top - PAD.bottom;
-    const x = (eps) => PAD.left + (eps / this.#max) * plotW;
-    const y = (p) => PAD.top + (1 - p) * plotH;
 
     ctx.fillStyle = colour('--chart-bg', '#f4f5f7');
     ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
