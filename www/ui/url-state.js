@@ -1,0 +1,58 @@
+// The standalone page's address: ?model=efficientnet-lite0#sample=coffee&eps=4/255&target=368 or
+// #digit=12&eps=0.25, so that a view can be shared. Translated to and from the widget's attributes
+// (model, image, eps, target). Pure functions (Node unit tests: tests/unit/).
+
+const NAME = /^[\w-]+$/;
+
+/**
+ * `search` ("?model=…") and `hash` ("#digit=7&eps=0.1") → the attributes they ask for, each only
+ * when present and well-formed: {model?, image?, eps?, target?, engine?}. Numbers in the address
+ * count from 1 (digit 1 is the first); the widget's `image` counts from 0.
+ */
+export function parseAddress(search, hash) {
+  const query = new URLSearchParams(search);
+  const p = new URLSearchParams(String(hash).replace(/^#/, ''));
+  const view = {};
+  const model = query.get('model');
+  if (model && NAME.test(model)) view.model = model;
+  const engine = query.get('engine');
+  if (engine === 'simd' || engine === 'relaxed') view.engine = engine;
+  const counted = (v) => (/^\d+$/.test(v ?? '') && Number(v) >= 1 ? String(Number(v) - 1) : null);
+  const digit = counted(p.get('digit'));
+  const sample = p.get('sample');
+  if (digit !== null) view.image = digit;
+  else if (p.has('draw')) view.image = 'draw';
+  else if (sample !== null) {
+    const index = counted(sample);
+    if (index !== null) view.image = index;
+    else if (NAME.test(sample)) view.image = sample;
+  }
+  const eps = p.get('eps');
+  if (eps && /^(\d*\.?\d+|\d+\/255)$/.test(eps)) view.eps = eps;
+  const target = p.get('target');
+  if (target && /^\d+$/.test(target)) view.target = target;
+  return view;
+}
+
+/**
+ * What the page shows → its address. `view`: {model, defaultModel, kind ('digits' | 'photo'),
+ * image (a digit index, a sample name, 'draw', or null for the reader's own picture), eps, target}.
+ * @returns {{search: string, hash: string}}
+ */
+export function formatAddress(search, { model, defaultModel, kind, image, eps, target }) {
+  const query = new URLSearchParams(search);
+  if (!model || model === defaultModel || !NAME.test(model)) query.delete('model');
+  else query.set('model', model);
+  const parts = [];
+  if (kind === 'digits') {
+    if (image === 'draw') parts.push('draw');
+    else if (/^\d+$/.test(String(image ?? ''))) parts.push(`digit=${Number(image) + 1}`);
+    parts.push(`eps=${Number(eps.toFixed(3))}`);
+  } else {
+    if (image !== null && image !== undefined && NAME.test(String(image))) parts.push(`sample=${image}`);
+    parts.push(`eps=${Math.round(eps * 255)}/255`);
+  }
+  if (target !== null && target !== undefined) parts.push(`target=${target}`);
+  const rest = query.toString();
+  return { search: rest ? `?${rest}` : '', hash: `#${parts.join('&')}` };
+}
