@@ -174,7 +174,7 @@ test('Figure 5, the linear unit: drawn, and the sliders move the plotted change 
   await page.focus(`${fig} .dims-n`);
   await page.keyboard.press('Home');
   assert.equal(await text(page, `${fig} .dims-n-value`), '1');
-  assert.match(await page.getAttribute(plot, 'aria-label'), /^Log–log plot .*With 1 inputs/);
+  assert.match(await page.getAttribute(plot, 'aria-label'), /^Log–log plot .*With 1 input each/);
 
   // New random signs change the random curve, not the sign curve.
   await page.locator(`${fig} .dims-n`).fill('525');

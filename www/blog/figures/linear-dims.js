@@ -61,7 +61,7 @@ export function mountLinearDims(figure) {
     epsOut.textContent = `${epsInput.value}/255 = ${formatNumber(eps, 2)}`;
     const ratio = values.sign / Math.max(values.typical, 1e-12);
     const text =
-      `With ${n.toLocaleString('en-US')} inputs each moved by ε = ${epsInput.value}/255, the sign of w moves the ` +
+      `With ${n.toLocaleString('en-US')} ${n === 1 ? 'input' : 'inputs'} each moved by ε = ${epsInput.value}/255, the sign of w moves the ` +
       `activation by ${formatNumber(values.sign, 3)} (the paper's ε·m·n gives ${formatNumber(values.paper, 3)}); ` +
       `random signs of the same size move it by about ${formatNumber(values.typical, 2)}, ` +
       `${formatNumber(ratio, 2)} times less. No input moved by more than ${formatNumber(eps, 2)}.`;
