@@ -25,6 +25,8 @@ pub enum Error {
     Epsilon(f32),
     #[error("a targeted attack needs a target label")]
     MissingTarget,
+    #[error("attack options: {0}")]
+    Options(String),
     #[error("image: {0}")]
     Image(String),
 }

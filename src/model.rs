@@ -3,7 +3,7 @@
 //!
 //! The model format is described in models/README.md.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tract_onnx::pb;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
@@ -31,23 +31,18 @@ pub struct Gradient {
     pub loss: f32,
     /// ∂loss/∂image, same layout as the pixels (CHW).
     pub grad: Vec<f32>,
+    /// The class probabilities at the same pixels, which the gradient plan computes on the way.
+    pub probs: Vec<f32>,
 }
 
-/// The last image whose gradient was taken, so that moving the ε slider (same image, same label)
-/// costs one forward pass instead of a forward, a gradient and another forward.
-struct Memo {
-    pixels: Vec<f32>,
-    probs: Vec<f32>,
-    label: usize,
-    gradient: Gradient,
-}
-
+/// Holds no image: an image is set once in a [`Session`](crate::session::Session), which keeps what
+/// was computed for it. Cloning is cheap (the two plans are shared), so a session owns its clone.
+#[derive(Clone)]
 pub struct Model {
     input_shape: [usize; 4],
     num_classes: usize,
     forward: Plan,
     gradient: Plan,
-    memo: Mutex<Option<Memo>>,
 }
 
 impl Model {
@@ -90,7 +85,7 @@ impl Model {
             .map_err(Error::engine("prepare the forward plan"))?;
 
         let num_classes = check_outputs(&gradient, input_shape)?;
-        Ok(Model { input_shape, num_classes, forward, gradient, memo: Mutex::new(None) })
+        Ok(Model { input_shape, num_classes, forward, gradient })
     }
 
     /// `[1, C, H, W]`.
@@ -115,30 +110,23 @@ impl Model {
 
     /// Class probabilities (softmax of the logits) for CHW pixels in [0, 1].
     pub fn predict(&self, pixels: &[f32]) -> Result<Vec<f32>> {
-        self.check_pixels(pixels)?;
-        if let Some(memo) = self.memo().as_ref().filter(|m| m.pixels == pixels) {
-            return Ok(memo.probs.clone());
-        }
-        // Only a gradient is worth remembering: predicting other images (the adversarial one, its
-        // 8-bit rounding) must not evict the image the slider is working on.
-        self.probabilities(pixels)
+        Ok(softmax(&self.logits(pixels)?))
     }
 
-    fn probabilities(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+    /// Class scores before softmax, from the forward plan.
+    pub fn logits(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        self.check_pixels(pixels)?;
         let outputs = self
             .forward
             .run(tvec!(self.image_tensor(pixels)?.into()))
             .map_err(Error::engine("run the forward plan"))?;
-        Ok(softmax(&to_f32_vec(&outputs[0])?))
+        to_f32_vec(&outputs[0])
     }
 
     /// Loss and ∂loss/∂pixels for the given label, from the gradient graph inside the model.
     pub fn input_gradient(&self, pixels: &[f32], label: usize) -> Result<Gradient> {
         self.check_pixels(pixels)?;
         self.check_label(label as i64)?;
-        if let Some(memo) = self.memo().as_ref().filter(|m| m.pixels == pixels && m.label == label) {
-            return Ok(memo.gradient.clone());
-        }
         let label_tensor = Tensor::from_shape(&[1], &[label as i64]).map_err(Error::engine("make the label"))?;
         let outputs = self
             .gradient
@@ -146,9 +134,7 @@ impl Model {
             .map_err(Error::engine("run the gradient plan"))?;
         let probs = softmax(&to_f32_vec(&outputs[0])?);
         let loss = *to_f32_vec(&outputs[1])?.first().ok_or_else(|| Error::Unsupported("`loss` is empty".into()))?;
-        let gradient = Gradient { loss, grad: to_f32_vec(&outputs[2])? };
-        *self.memo() = Some(Memo { pixels: pixels.to_vec(), probs, label, gradient: gradient.clone() });
-        Ok(gradient)
+        Ok(Gradient { loss, grad: to_f32_vec(&outputs[2])?, probs })
     }
 
     pub(crate) fn check_label(&self, label: i64) -> Result<usize> {
@@ -170,12 +156,6 @@ impl Model {
 
     fn image_tensor(&self, pixels: &[f32]) -> Result<Tensor> {
         Tensor::from_shape(&self.input_shape, pixels).map_err(Error::engine("make the image tensor"))
-    }
-
-    fn memo(&self) -> std::sync::MutexGuard<'_, Option<Memo>> {
-        // A panic while the lock was held cannot leave the memo half-written (it is replaced whole),
-        // so a poisoned lock is still safe to use.
-        self.memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -287,6 +267,14 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     let exp: Vec<f32> = logits.iter().map(|&z| (z - max).exp()).collect();
     let sum: f32 = exp.iter().sum();
     exp.iter().map(|e| e / sum).collect()
+}
+
+/// Cross-entropy of `logits` against `label`, `log Σ exp(z) − z_label`, as the graph's `loss` output
+/// computes it (stable for confident predictions, where `−log softmax` would underflow to ∞).
+pub fn cross_entropy(logits: &[f32], label: usize) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|&z| (z - max).exp()).sum();
+    max + sum.ln() - logits[label]
 }
 
 /// Index of the largest value (the first one on ties).

@@ -1,12 +1,15 @@
-//! Native command line for the same core the browser runs: evaluate a model under FGSM, benchmark
-//! it, or attack a PNG. Built only with `--features cli`, so none of it reaches the wasm.
+//! Native command line for the same core the browser runs: attack a PNG with any method, print the
+//! error table of the methods over the shipped digits, describe a model file, benchmark or profile
+//! it. Built only with `--features cli`, so none of it reaches the wasm.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use fgsm_wasm::model::argmax;
-use fgsm_wasm::{FgsmOptions, Model, digits, fgsm, image};
+use fgsm_wasm::{FgsmOptions, Label, Method, Model, Norm, Options, digits, fgsm, image};
+use serde_json::json;
 
 #[derive(Parser)]
 #[command(about = "FGSM adversarial examples with an ONNX model that carries its gradient graph")]
@@ -15,17 +18,56 @@ struct Cli {
     command: Command,
 }
 
+/// The choices of an attack other than its method, ε and label; unset ones take the method's
+/// defaults (`fgsm_wasm::Options::resolve`).
+#[derive(Args)]
+struct AttackArgs {
+    /// Gradient steps of the iterative methods.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Step size of the iterative methods.
+    #[arg(long)]
+    alpha: Option<f32>,
+    /// linf or l2.
+    #[arg(long)]
+    norm: Option<Norm>,
+    /// MI-FGSM's momentum μ.
+    #[arg(long)]
+    momentum: Option<f32>,
+    /// Seed of PGD's random start and of the noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl AttackArgs {
+    fn options(&self, method: Method, eps: f32, label: Label) -> Options {
+        let AttackArgs { steps, alpha, norm, momentum, seed } = *self;
+        Options { method, eps, alpha, steps, norm, momentum, seed, label }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Clean accuracy and FGSM error rate on the shipped test digits.
+    /// Clean accuracy and the error rate of each method at each ε on the shipped held-out digits
+    /// (label = the model's prediction; error = adversarial class ≠ true label).
     Eval {
         #[arg(long, default_value = "models/mnist/model.onnx")]
         model: PathBuf,
         #[arg(long, default_value = "models/mnist/test-digits.bin")]
         digits: PathBuf,
+        /// One or more of fgsm, fgm, bim, pgd, mi-fgsm, noise.
+        #[arg(long, value_delimiter = ',', default_value = "fgsm")]
+        method: Vec<Method>,
         #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.15,0.2,0.25,0.3")]
         eps: Vec<f32>,
+        #[command(flatten)]
+        attack: AttackArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
+    /// Inputs, outputs, whether the gradient graph is there, and the class count of an ONNX file.
+    Info { model: PathBuf },
     /// Median times of load, predict, gradient and FGSM (one thread).
     Bench {
         #[arg(long, default_value = "models/mnist/model.onnx")]
@@ -51,15 +93,25 @@ enum Command {
     Attack {
         #[arg(long, default_value = "models/mnist/model.onnx")]
         model: PathBuf,
+        #[arg(long, default_value = "fgsm")]
+        method: Method,
         #[arg(long)]
         image: PathBuf,
         #[arg(long)]
         eps: f32,
+        #[command(flatten)]
+        attack: AttackArgs,
         /// Targeted: the class the image should become.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "label")]
         target: Option<usize>,
+        /// Untargeted, against this class instead of the model's prediction.
+        #[arg(long)]
+        label: Option<usize>,
         #[arg(long)]
         out: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -67,11 +119,21 @@ type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> AnyResult<()> {
     match Cli::parse().command {
-        Command::Eval { model, digits, eps } => eval(&load(&model)?, &digits, &eps),
+        Command::Eval { model, digits, method, eps, attack, json } => {
+            eval(&load(&model)?, &model, &digits, &method, &eps, &attack, json)
+        }
+        Command::Info { model } => info(&model),
         Command::Bench { model, runs } => bench(&model, runs),
         Command::Profile { model, runs } => profile(&load(&model)?, runs),
         Command::ForwardOnly { model, out } => forward_only(&model, &out),
-        Command::Attack { model, image, eps, target, out } => attack(&load(&model)?, &image, eps, target, &out),
+        Command::Attack { model, method, image, eps, attack: args, target, label, out, json } => {
+            let label = match (target, label) {
+                (Some(target), _) => Label::Targeted(target),
+                (None, Some(label)) => Label::Untargeted(label),
+                (None, None) => Label::Predicted,
+            };
+            attack(&load(&model)?, &image, &args.options(method, eps, label), &out, json)
+        }
     }
 }
 
@@ -80,24 +142,147 @@ fn load(path: &PathBuf) -> AnyResult<Model> {
     Ok(Model::from_onnx_bytes(&bytes)?)
 }
 
-fn eval(model: &Model, path: &PathBuf, eps_list: &[f32]) -> AnyResult<()> {
+fn eval(
+    model: &Model,
+    model_path: &PathBuf,
+    path: &PathBuf,
+    methods: &[Method],
+    eps_list: &[f32],
+    args: &AttackArgs,
+    json: bool,
+) -> AnyResult<()> {
     let digits = digits::parse(&std::fs::read(path)?)?;
+    let n = digits.len() as f64;
+    let mut sessions = Vec::with_capacity(digits.len());
     let mut correct = 0;
     for d in &digits {
-        correct += usize::from(argmax(&model.predict(&d.pixels)?) == d.label as usize);
+        let session = model.session(&d.pixels)?;
+        correct += usize::from(session.prediction() == d.label as usize);
+        sessions.push(session);
     }
-    println!("digits: {}", digits.len());
-    println!("clean accuracy: {:.2} %", 100.0 * correct as f64 / digits.len() as f64);
-    for &eps in eps_list {
-        let mut wrong = 0;
-        for d in &digits {
-            let adv = fgsm(model, &d.pixels, eps, FgsmOptions::default())?;
-            wrong += usize::from(argmax(&adv.probs) != d.label as usize);
+    let accuracy = correct as f64 / n;
+    // error[m][e]: share of digits whose adversarial class is not the true label.
+    let mut error = vec![vec![0.0; eps_list.len()]; methods.len()];
+    let mut params = Vec::new();
+    for (m, &method) in methods.iter().enumerate() {
+        for (e, &eps) in eps_list.iter().enumerate() {
+            let options = args.options(method, eps, Label::Predicted);
+            if e + 1 == eps_list.len() {
+                params.push(options.resolve(model.input_len())?);
+            }
+            let mut wrong = 0;
+            for (session, d) in sessions.iter_mut().zip(&digits) {
+                wrong += usize::from(argmax(&session.attack(&options)?.probs) != d.label as usize);
+            }
+            error[m][e] = wrong as f64 / n;
         }
+    }
+    if json {
+        let by_method: serde_json::Map<String, serde_json::Value> =
+            methods.iter().zip(&error).map(|(m, errors)| (m.name().to_string(), json!(errors))).collect();
+        let params: Vec<_> = params
+            .iter()
+            .map(|p| {
+                json!({ "method": p.method.name(), "norm": p.norm.to_string(), "steps": p.steps,
+                        "alpha_at_last_eps": p.alpha, "momentum": p.momentum, "seed": p.seed })
+            })
+            .collect();
+        let report = json!({
+            "model": model_path, "digits": digits.len(), "clean_accuracy": accuracy,
+            "label": "the model's prediction", "eps": eps_list, "error": by_method, "params": params,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("model: {}", model_path.display());
+    println!("digits: {} held out; clean accuracy {:.2} %", digits.len(), 100.0 * accuracy);
+    println!("error (%): adversarial class ≠ true label; the attack's label is the model's prediction");
+    print!("{:>6}", "ε");
+    for m in methods {
+        print!(" {:>8}", m.name());
+    }
+    println!();
+    for (e, eps) in eps_list.iter().enumerate() {
+        print!("{eps:>6.3}");
+        for errors in &error {
+            print!(" {:>8.1}", 100.0 * errors[e]);
+        }
+        println!();
+    }
+    for p in &params {
         println!(
-            "FGSM ε = {eps:.2}: error {:.2} % (label = model's prediction)",
-            100.0 * wrong as f64 / digits.len() as f64
+            "{}: {} steps, norm {}, α = {} at ε = {}{}",
+            p.method,
+            p.steps,
+            p.norm,
+            p.alpha,
+            p.eps,
+            match p.method {
+                Method::MiFgsm => format!(", μ = {}", p.momentum),
+                Method::Pgd | Method::Noise => format!(", seed {}", p.seed),
+                _ => String::new(),
+            }
         );
+    }
+    Ok(())
+}
+
+/// What an ONNX file declares, whether it has the gradient graph this demo needs, and whether it
+/// loads (with its class count) or why not.
+fn info(path: &PathBuf) -> AnyResult<()> {
+    use tract_onnx::pb;
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+    use tract_onnx::prelude::Framework;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let proto = tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]).map_err(|e| format!("not ONNX: {e:#}"))?;
+    let graph = proto.graph.as_ref().ok_or("the file holds no graph")?;
+    let describe = |v: &pb::ValueInfoProto| -> String {
+        let Some(pb::type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+            return format!("{} (not a tensor)", v.name);
+        };
+        let dims: Vec<String> = t
+            .shape
+            .as_ref()
+            .map(|s| {
+                s.dim
+                    .iter()
+                    .map(|d| match &d.value {
+                        Some(Dim::DimValue(v)) => v.to_string(),
+                        Some(Dim::DimParam(p)) => p.clone(),
+                        None => "?".into(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = pb::tensor_proto::DataType::try_from(t.elem_type)
+            .map(|d| d.as_str_name().to_lowercase())
+            .unwrap_or_else(|_| format!("type {}", t.elem_type));
+        format!("{} {kind} [{}]", v.name, dims.join(", "))
+    };
+    let initialisers: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<_> = graph.input.iter().filter(|i| !initialisers.contains(i.name.as_str())).collect();
+    println!(
+        "{}: {} bytes, opset {:?}, {} nodes",
+        path.display(),
+        bytes.len(),
+        proto.opset_import.iter().map(|o| o.version).max().unwrap_or_default(),
+        graph.node.len()
+    );
+    println!("inputs:");
+    for i in &inputs {
+        println!("  {}", describe(i));
+    }
+    println!("outputs:");
+    for o in &graph.output {
+        println!("  {}", describe(o));
+    }
+    let has = |list: &[&pb::ValueInfoProto], name: &str| list.iter().any(|v| v.name == name);
+    let outputs: Vec<_> = graph.output.iter().collect();
+    let gradient = has(&inputs, "label") && has(&outputs, "loss") && has(&outputs, "input_grad");
+    println!("gradient graph: {}", if gradient { "yes (input `label`, outputs `loss`, `input_grad`)" } else { "no" });
+    match Model::from_onnx_bytes(&bytes) {
+        Ok(model) => println!("loads: yes; input {:?}, {} classes", model.input_shape(), model.num_classes()),
+        Err(e) => println!("loads: no — {e}"),
     }
     Ok(())
 }
@@ -107,7 +292,7 @@ fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
     let loads: Vec<f64> =
         (0..5).map(|_| time(|| Model::from_onnx_bytes(&bytes).map(drop))).collect::<Result<_, _>>()?;
     let model = Model::from_onnx_bytes(&bytes)?;
-    // Two images taken in turn, so that the model's memo of the last image never answers.
+    // Two images taken in turn (the model keeps no image; this only varies the input).
     let n = model.input_len();
     let images =
         [(0..n).map(|i| (i % 7) as f32 / 7.0).collect::<Vec<_>>(), (0..n).map(|i| (i % 5) as f32 / 5.0).collect()];
@@ -120,9 +305,10 @@ fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
     let gradient = median(runs, || model.input_gradient(next(), 0).map(drop))?;
     let attack = median(runs, || fgsm(&model, next(), 0.1, FgsmOptions::default()).map(drop))?;
     let mut eps = 0.0;
+    let mut session = model.session(&images[0])?;
     let slider = median(runs, || {
         eps = (eps + 0.01) % 0.5;
-        fgsm(&model, &images[0], eps, FgsmOptions::default()).map(drop)
+        session.attack(&Options::new(Method::Fgsm, eps)).map(drop)
     })?;
     println!(
         "model: {} ({} bytes), input {:?}, {} classes",
@@ -136,28 +322,56 @@ fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
     println!("  predict                            {predict:>9.3}");
     println!("  input gradient                     {gradient:>9.3}");
     println!("  fgsm, new image                    {attack:>9.3}");
-    println!("  fgsm, same image new ε (slider)    {slider:>9.3}");
+    println!("  fgsm, same session new ε (slider)  {slider:>9.3}");
     Ok(())
 }
 
-fn attack(model: &Model, input: &PathBuf, eps: f32, target: Option<usize>, out: &PathBuf) -> AnyResult<()> {
+fn attack(model: &Model, input: &PathBuf, options: &Options, out: &PathBuf, json: bool) -> AnyResult<()> {
     let [_, c, h, w] = model.input_shape();
     let rgba =
         ::image::open(input)?.resize_exact(w as u32, h as u32, ::image::imageops::FilterType::Triangle).to_rgba8();
     let pixels = image::rgba_to_pixels(rgba.as_raw(), c)?;
-    let clean = model.predict(&pixels)?;
-    let adv = fgsm(model, &pixels, eps, FgsmOptions { label: target, targeted: target.is_some() })?;
+    let mut session = model.session(&pixels)?;
+    let params = options.resolve(pixels.len())?;
+    let adv = session.attack_with_progress(options, |p| {
+        if !json && params.steps > 1 {
+            eprintln!("step {:>4}/{}: loss {:.4}, class {}", p.step, p.steps, p.loss, p.predicted);
+        }
+        ControlFlow::Continue(())
+    })?;
     let rgba = image::pixels_to_rgba(&adv.adversarial, c)?;
     ::image::RgbaImage::from_raw(w as u32, h as u32, rgba).ok_or("image size")?.save(out)?;
     let top = |p: &[f32]| (argmax(p), p[argmax(p)]);
-    println!(
-        "clean: class {} (p = {:.3}); adversarial: class {} (p = {:.3}); wrote {}",
-        top(&clean).0,
-        top(&clean).1,
-        top(&adv.probs).0,
-        top(&adv.probs).1,
-        out.display()
-    );
+    let (clean, adversarial) = (top(session.predict()), top(&adv.probs));
+    let (linf, l2) = (Norm::Linf.distance(&adv.adversarial, &pixels), Norm::L2.distance(&adv.adversarial, &pixels));
+    if json {
+        let report = json!({
+            "method": params.method.name(), "eps": params.eps, "alpha": params.alpha, "steps": params.steps,
+            "norm": params.norm.to_string(), "momentum": params.momentum, "seed": params.seed,
+            "label": adv.label, "targeted": adv.targeted,
+            "clean": { "class": clean.0, "probability": clean.1 },
+            "adversarial": { "class": adversarial.0, "probability": adversarial.1 },
+            "losses": adv.losses, "linf": linf, "l2": l2, "out": out,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} ε = {} ({}, {} steps): clean class {} (p = {:.3}) → adversarial class {} (p = {:.3}); \
+             loss of {} {:.4} → {:.4}; ‖δ‖∞ = {linf:.4}, ‖δ‖₂ = {l2:.4}; wrote {}",
+            params.method,
+            params.eps,
+            params.norm,
+            params.steps,
+            clean.0,
+            clean.1,
+            adversarial.0,
+            adversarial.1,
+            if adv.targeted { format!("target {}", adv.label) } else { format!("class {}", adv.label) },
+            adv.losses[0],
+            adv.losses[adv.losses.len() - 1],
+            out.display()
+        );
+    }
     Ok(())
 }
 
