@@ -12,6 +12,8 @@ import { start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll }
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 360, height: 740 };
 const WIDGETS = ['demo-coffee', 'demo-noise', 'demo-terms', 'demo-robustness', 'demo-targeted', 'demo-draw', 'demo-yours'];
+// The draw-your-own figure has nothing to attack until the reader draws.
+const STARTING_WIDGETS = WIDGETS.filter((id) => id !== 'demo-draw');
 // Model downloads and preparation (EfficientNet-Lite0 is 19 MB) on a busy 2-core machine.
 const SLOW = 180_000;
 
@@ -258,8 +260,22 @@ test('the widget figures start when scrolled to, draw, emit fgsm-result and the 
   assert.equal(cat.fooled, cat.adversarialName === 'Persian cat', 'targeted "fooled" means the target was reached');
   assert.match(await text(page, '[data-reaction-for="demo-targeted"]'), /^At ε = 2\/255 the network says “/);
 
-  // Figures 8 and 9.
-  for (const id of ['demo-draw', 'demo-yours']) await firstResult(page, id);
+  // Figure 8: draw a stroke on the pad (inside the widget's shadow root), and it is attacked.
+  await page.locator('#demo-draw').scrollIntoViewIfNeeded();
+  const pad = page.locator('#demo-draw #draw-pad');
+  await pad.waitFor({ state: 'visible', timeout: SLOW });
+  const box = await pad.boundingBox();
+  const at = (u, v) => [box.x + u * box.width, box.y + v * box.height];
+  await page.mouse.move(...at(0.5, 0.15));
+  await page.mouse.down();
+  for (const [u, v] of [[0.5, 0.35], [0.52, 0.55], [0.5, 0.75], [0.5, 0.88]]) await page.mouse.move(...at(u, v), { steps: 5 });
+  await page.mouse.up();
+  const drawn = await firstResult(page, 'demo-draw');
+  assert.equal(drawn.model, 'mnist');
+  assert.match(await text(page, '[data-reaction-for="demo-draw"]'), /^At ε = 0\.2 the network /);
+
+  // Figure 9.
+  await firstResult(page, 'demo-yours');
   await resultAfter(page, 'demo-yours', 'eps', '3/255', (d) => assert.ok(Math.abs(d.eps - 3 / 255) < 1e-6));
 
   // Every widget shows pictures (where its shadow root is open to look into).
@@ -275,20 +291,20 @@ for (const [name, viewport] of [['1280', DESKTOP], ['360', PHONE]]) {
   test(`the whole article at ${name} px: every figure started, no horizontal scroll, screenshot`, { timeout: 10 * SLOW }, async () => {
     const page = await openArticle({ viewport });
     await assertNoHorizontalScroll(page);
-    // Scroll through like a reader, so each lazy widget starts, then wait for all of them.
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    for (let y = 0; y < height; y += viewport.height / 2) {
-      await page.evaluate((top) => window.scrollTo(0, top), y);
-      await page.waitForTimeout(60);
-    }
-    await page.waitForFunction((ids) => ids.every((id) => window.fgsmResults.some((r) => r.id === id)), WIDGETS, { timeout: SLOW });
+    // Scroll to each figure like a reader, so each lazy widget starts (the page grows as they do).
+    for (const id of STARTING_WIDGETS) await firstResult(page, id);
     // Text is readable: the column is at most ~700 px of text, and never wider than the screen.
     const column = await page.$eval('#confident p', (p) => p.getBoundingClientRect().width);
     assert.ok(column <= 700 && column >= Math.min(300, viewport.width - 40), `reading column ${column} px`);
-    for (const figure of await page.$$('figure')) {
-      const box = await figure.boundingBox();
-      assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, 'every figure fits on the screen');
-      assert.equal(await figure.$$eval('figcaption', (c) => c.length), 1, 'every figure has a caption');
+    // The article's own figures (document.querySelectorAll does not look inside the widgets).
+    const figures = await page.evaluate(() => [...document.querySelectorAll('figure')].map((f) => {
+      const box = f.getBoundingClientRect();
+      return { id: f.id, left: box.left, right: box.right, captions: f.querySelectorAll(':scope > figcaption').length };
+    }));
+    assert.equal(figures.length, 9, 'nine figures');
+    for (const f of figures) {
+      assert.ok(f.left >= 0 && f.right <= viewport.width, `${f.id} fits on the screen: ${f.left}–${f.right}`);
+      assert.equal(f.captions, 1, `${f.id} has a caption`);
     }
     await assertNoHorizontalScroll(page);
     await page.evaluate(() => window.scrollTo(0, 0));
