@@ -3,7 +3,10 @@
 // {id, ok: true, result} or {id, ok: false, error}, and may post {id, progress} before that.
 // Requests run one at a time, in order: the wasm exports stay synchronous and never overlap.
 import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit } from './pkg/fgsm_wasm.js';
-import { sniffImage } from './image-sniff.js';
+import { sniffImage } from './ui/image-sniff.js';
+import { cropOf } from './ui/crop.js';
+import { fetchWithProgress, download, abortError } from './ui/download.js';
+import { argmax } from './ui/format.js';
 
 /**
  * The engine builds, best first. Both use the same glue (fgsm_wasm.js) and exports; the relaxed
@@ -43,39 +46,34 @@ const MAX_FILE_BYTES = 200e6;
 
 const handlers = {
   /**
-   * Loads the engine once; reports download progress. `prefer` ("simd" or "relaxed") skips the
-   * better builds, for comparing them. → {name, file, bytes, ms, relaxedSupported}
+   * Loads the engine once, from `pkg` (the URL of the folder with the .wasm files; default: the
+   * pkg/ beside this worker); reports download progress. `prefer` ("simd" or "relaxed") skips the
+   * better builds, for comparing them. → {name, file, bytes, ms}
    */
-  async init({ prefer } = {}, progress) {
+  async init({ prefer, pkg } = {}, progress) {
     const started = performance.now();
-    const { bytes, name, file } = await loadEngine(progress, prefer);
-    return { name, file, bytes, ms: performance.now() - started, relaxedSupported: ENGINES[0].supported() };
-  },
-
-  /** → {inputShape, numClasses} of a model prepared earlier under `key`, or null. */
-  info({ key }) {
-    const m = models.get(key);
-    return m ? describe(m) : null;
+    const { bytes, name, file } = await loadEngine(progress, prefer, pkg);
+    return { name, file, bytes, ms: performance.now() - started };
   },
 
   /**
-   * Downloads (from `url`, reporting progress), reads (from a `file`) or takes (`bytes`) an ONNX
-   * model, parses and prepares it, and keeps it under `key` (replacing what was there). The bytes
-   * never pass through the page's thread. Fails with a message when the model's input is not an
-   * image this page can show. Progress: {loaded, total} while downloading, then {phase: 'prepare'}.
+   * Downloads (from `url`, reporting progress) or reads (from a `file`) an ONNX model, parses and
+   * prepares it, and keeps it under `key` (replacing what was there). The bytes never pass through
+   * the page's thread. Fails with a message when the model's input is not an image this page can
+   * show. Progress: {loaded, total} while downloading, then {phase: 'prepare'}.
    * → {inputShape, numClasses, ms (preparation), downloadMs, bytes}
    */
-  async load({ key, url, file, bytes }, progress, signal) {
+  async load({ key, url, file }, progress, signal) {
     let data;
     let downloadMs = null;
     if (url) {
       const started = performance.now();
-      data = await download(url, progress, signal);
+      data = await download(url, { onProgress: progress, signal });
       downloadMs = performance.now() - started;
     } else if (file instanceof Blob) {
       data = new Uint8Array(await file.arrayBuffer());
     } else {
-      data = asBytes(bytes, 'the model file');
+      throw new Error('no model was given (a URL or a file)');
     }
     await loadEngine();
     if (signal.aborted) throw abortError();
@@ -102,13 +100,6 @@ const handlers = {
     return { ...info, ms, downloadMs, bytes: data.length };
   },
 
-  /** Frees the model under `key`. */
-  unload({ key }) {
-    models.get(key)?.free();
-    models.delete(key);
-    return null;
-  },
-
   /** A hand drawing (canvas RGBA) → the model's input, prepared as MNIST digits were. → {pixels} */
   centre({ rgba, width, height }) {
     const ink = rgbaToPixels(asBytes(rgba, 'the drawing'), 1);
@@ -124,7 +115,8 @@ const handlers = {
    * (longest side at most `preview` pixels) and where the crop lies in it.
    * → {pixels, width, height, source: {width, height, type}, crop: {x, y, width, height}, preview, ms}
    */
-  async decode({ file, width, height, channels, cropFraction = 1, preview: previewMax = 640 }) {
+  async decode({ file, width, height, channels, cropFraction = 1 }) {
+    const previewMax = 640;
     const started = performance.now();
     if (!(file instanceof Blob)) throw new Error('no picture was given');
     if (typeof OffscreenCanvas === 'undefined' || typeof createImageBitmap === 'undefined') {
@@ -174,9 +166,11 @@ const handlers = {
   /**
    * One FGSM step and everything the page shows about it. `label` null = untargeted against the
    * model's own prediction; `gain` is perturbationToRgba's. Also checks whether the adversarial
-   * image keeps its prediction once rounded to 8 bits, as a PNG would store it.
+   * image keeps its prediction once rounded to 8 bits, as a PNG would store it. With `noise`, the
+   * same ε of random ±ε noise instead (a fixed pattern for each image, so that only ε changes it):
+   * its picture and the model's reading of it. With `terms`, the gradient and its sign as pictures.
    */
-  attack({ model: key, pixels, eps, label = null, targeted = false, gain = 1 }) {
+  attack({ model: key, pixels, eps, label = null, targeted = false, gain = 1, noise = false, terms = false }) {
     const m = get(key);
     const [, channels, height, width] = m.inputShape;
     const x = asPixels(pixels);
@@ -190,7 +184,7 @@ const handlers = {
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
     // Predicting other images leaves the model's memo of x's gradient in place.
     const roundedProbs = m.predict(step.adversarial.map((v) => Math.round(v * 255) / 255));
-    return {
+    const result = {
       width,
       height,
       probs,
@@ -200,26 +194,48 @@ const handlers = {
       loss: step.loss,
       linf,
       // fgsm: the step alone (with a new gradient when `gradient`, else one forward pass).
-      ms: { fgsm: fgsmMs, total: performance.now() - started, gradient: fresh },
+      ms: { fgsm: fgsmMs, total: 0, gradient: fresh },
       images: {
         original: pixelsToRgba(x, channels),
         perturbation: perturbationToRgba(step.perturbation, channels, eps, gain),
         adversarial: pixelsToRgba(step.adversarial, channels),
       },
     };
+    if (noise) {
+      const noisy = addSignNoise(x, eps, seedOf(x));
+      const change = noisy.map((v, i) => v - x[i]);
+      result.noise = {
+        probs: m.predict(noisy),
+        perturbation: perturbationToRgba(change, channels, eps, gain),
+        image: pixelsToRgba(noisy, channels),
+      };
+    }
+    if (terms) {
+      // The gradient fgsm used (memoised: no new backward pass).
+      const { grad } = m.inputGradient(x, step.label);
+      let largest = 0;
+      for (const g of grad) largest = Math.max(largest, Math.abs(g));
+      result.terms = {
+        gradient: perturbationToRgba(grad, channels, largest, 1),
+        sign: perturbationToRgba(grad.map(Math.sign), channels, 1, 1),
+        largest,
+      };
+    }
+    result.ms.total = performance.now() - started;
+    return result;
   },
 
   /**
-   * FGSM at each ε of `eps` (or at `steps` + 1 evenly spaced ε from 0 to `max`), for the chart of
-   * prediction against ε. One gradient for all of them (the Model memoises it), then one forward
-   * pass each. → {eps, predicted, reference, referenceProbs}: for each ε the predicted class and
-   * the probability of `reference` (the target when targeted, else the clean prediction).
+   * FGSM at each ε of `eps`, for the chart of prediction against ε. One gradient for all of them
+   * (the Model memoises it), then one forward pass each. → {eps, predicted, reference,
+   * referenceProbs}: for each ε the predicted class and the probability of `reference` (the target
+   * when targeted, else the clean prediction).
    */
-  sweep({ model: key, pixels, eps: list, steps = 100, max = 0.5, label = null, targeted = false }) {
+  sweep({ model: key, pixels, eps: list, label = null, targeted = false }) {
     const m = get(key);
     const x = asPixels(pixels);
     const options = label === null ? undefined : { label, targeted };
-    const eps = list ? Float32Array.from(list) : Float32Array.from({ length: steps + 1 }, (_, i) => (max * i) / steps);
+    const eps = Float32Array.from(list);
     const predicted = new Uint16Array(eps.length);
     const referenceProbs = new Float32Array(eps.length);
     let reference = label;
@@ -236,8 +252,10 @@ const handlers = {
    * FGSM on many images (concatenated CHW) at each of `epsilons`: one gradient per image, then one
    * forward pass per ε. → {clean, adversarial}: the clean prediction of each image, and the
    * adversarial prediction of image i at epsilons[j] in adversarial[i · epsilons.length + j].
+   * With `noise`, also `noisy`, laid out the same: the prediction after random ±ε noise instead
+   * (image i's pattern is seeded with `seed` + i, so a run is repeatable).
    */
-  attackMany({ model: key, images, epsilons, label = null, targeted = false }) {
+  attackMany({ model: key, images, epsilons, label = null, targeted = false, noise = false, seed = 1 }) {
     const m = get(key);
     const size = m.inputShape.reduce((a, b) => a * b, 1);
     const all = asPixels(images);
@@ -246,16 +264,43 @@ const handlers = {
     const options = label === null ? undefined : { label, targeted };
     const clean = new Uint16Array(n);
     const adversarial = new Uint16Array(n * epsilons.length);
+    const noisy = noise ? new Uint16Array(n * epsilons.length) : null;
     for (let i = 0; i < n; i++) {
       const x = all.subarray(i * size, (i + 1) * size);
       clean[i] = argmax(m.predict(x));
       epsilons.forEach((eps, j) => {
         adversarial[i * epsilons.length + j] = argmax(fgsm(m, x, eps, options).step.probs);
+        if (noisy) noisy[i * epsilons.length + j] = argmax(m.predict(addSignNoise(x, eps, seed + i)));
       });
     }
-    return { clean, adversarial };
+    return noisy ? { clean, adversarial, noisy } : { clean, adversarial };
   },
 };
+
+/**
+ * clip(x + ε·s, 0, 1) for a pattern s of random signs ±1 drawn from `seed` (mulberry32), the
+ * baseline FGSM is compared with: the same size of change in every pixel, in no chosen direction.
+ */
+function addSignNoise(x, eps, seed) {
+  let a = seed >>> 0;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const sign = ((t ^ (t >>> 14)) >>> 0) & 1 ? 1 : -1;
+    out[i] = Math.min(1, Math.max(0, x[i] + eps * sign));
+  }
+  return out;
+}
+
+/** A seed from an image's pixels (FNV-1a over a sample of them), so each image has its own noise. */
+function seedOf(x) {
+  let h = 0x811c9dc5;
+  const stride = Math.max(1, Math.floor(x.length / 4096));
+  for (let i = 0; i < x.length; i += stride) h = Math.imul(h ^ Math.round(x[i] * 255), 0x01000193) >>> 0;
+  return h;
+}
 
 /** For each model, the image and label of its memoised gradient (the wasm Model keeps the last one). */
 const memos = new WeakMap();
@@ -268,18 +313,6 @@ function fgsm(m, x, eps, options) {
   const step = m.fgsm(x, eps, options);
   if (fresh) memos.set(m, { label, pixels: x.slice() });
   return { step, fresh };
-}
-
-/**
- * The part of a bw × bh picture that becomes the w × h input: scale s so that the picture covers
- * w × h / fraction, then the centred w × h crop, with PIL's offsets floor((bw·s − w) / 2).
- * In the picture's pixels (fractional when s ≠ 1).
- */
-function cropOf(bw, bh, w, h, fraction) {
-  if (bw === w && bh === h) return { x: 0, y: 0, width: w, height: h };
-  const f = fraction > 0 && fraction <= 1 ? fraction : 1;
-  const s = Math.max(w / bw, h / bh) / f;
-  return { x: Math.floor((bw * s - w) / 2) / s, y: Math.floor((bh * s - h) / 2) / s, width: w / s, height: h / s };
 }
 
 /**
@@ -322,42 +355,34 @@ function describe(m) {
 
 /**
  * Loads the best engine the browser validates: relaxed SIMD when the probe validates and the file
- * exists (older builds have only the SIMD128 one), else SIMD128.
+ * exists (older builds have only the SIMD128 one), else SIMD128. `pkg`: the folder of the .wasm
+ * files (default: pkg/ beside this worker).
  */
-function loadEngine(progress = () => {}, prefer) {
+function loadEngine(progress = () => {}, prefer = undefined, pkg = new URL('./pkg/', import.meta.url).href) {
   if (!engine) {
     engine = (async () => {
       const candidates = ENGINES.filter((e) => e.supported() && (!prefer || e.id === prefer || e === ENGINES.at(-1)));
       for (const [i, candidate] of candidates.entries()) {
         const last = i === candidates.length - 1;
-        const url = new URL(`./pkg/${candidate.file}`, import.meta.url);
+        const url = new URL(candidate.file, pkg);
+        let loaded = 0;
         let response;
         try {
-          response = await fetch(url);
+          response = await fetchWithProgress(url, {
+            onProgress: (p) => {
+              loaded = p.loaded;
+              progress(p);
+            },
+          });
         } catch (e) {
-          if (last) throw new Error(`could not download the engine (${url.pathname}): ${e.message}`);
-          continue;
-        }
-        if (!response.ok) {
-          if (last) throw new Error(`could not download the engine (${url.pathname}): HTTP ${response.status}`);
-          response.body?.cancel();
+          if (last) throw new Error(`could not download the engine: ${e.message}`);
           continue; // e.g. no relaxed build on this site: the next one
         }
-        const total = Number(response.headers.get('Content-Length')) || 0;
-        let loaded = 0;
-        let reported = 0;
-        const counted = countBytes(response, (n) => {
-          loaded += n;
-          if (loaded === total || performance.now() - reported > 50) {
-            reported = performance.now();
-            progress({ loaded, total });
-          }
-        });
         // Compile while downloading when the server labels the file correctly; otherwise (some
         // static servers do not know .wasm) compile from the downloaded bytes.
         const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
         try {
-          const source = streaming ? counted : new Uint8Array(await counted.arrayBuffer());
+          const source = streaming ? response : new Uint8Array(await response.arrayBuffer());
           const exports = await init({ module_or_path: source });
           return { memory: exports.memory, bytes: loaded, name: candidate.name, file: candidate.file };
         } catch (e) {
@@ -376,69 +401,6 @@ function loadEngine(progress = () => {}, prefer) {
   return engine;
 }
 
-/**
- * The body of `url` as bytes, with `progress({loaded, total})` at most every 50 ms and at the end
- * (total 0 when the server does not say, or counts compressed bytes).
- */
-async function download(url, progress, signal) {
-  let response;
-  try {
-    response = await fetch(url, { signal });
-  } catch (e) {
-    if (signal.aborted) throw abortError();
-    throw new Error(`could not load ${url}: ${e.message}`);
-  }
-  if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status} ${response.statusText}`.trim());
-  const total = response.headers.get('Content-Encoding') ? 0 : Number(response.headers.get('Content-Length')) || 0;
-  // One buffer of the announced size, grown if the server said too little (or nothing).
-  let buffer = new Uint8Array(total || 1 << 20);
-  let loaded = 0;
-  let reported = 0;
-  const reader = response.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (loaded + value.length > buffer.length) {
-        const bigger = new Uint8Array(Math.max(2 * buffer.length, loaded + value.length));
-        bigger.set(buffer.subarray(0, loaded));
-        buffer = bigger;
-      }
-      buffer.set(value, loaded);
-      loaded += value.length;
-      if (performance.now() - reported > 50) {
-        reported = performance.now();
-        progress({ loaded, total });
-      }
-    }
-  } catch (e) {
-    if (signal.aborted) throw abortError();
-    throw new Error(`could not load ${url}: ${e.message}`);
-  }
-  progress({ loaded, total });
-  return loaded === buffer.length ? buffer : buffer.slice(0, loaded);
-}
-
-function abortError() {
-  return Object.assign(new Error('stopped'), { name: 'AbortError' });
-}
-
-/** The response again, with a callback for every chunk of the body as it arrives. */
-function countBytes(response, onChunk) {
-  if (!response.body) return response;
-  const reader = response.body.getReader();
-  const body = new ReadableStream({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) return controller.close();
-      onChunk(value.byteLength);
-      controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-}
-
 function get(key) {
   const m = models.get(key);
   if (!m) throw new Error(key ? `the model ${key} is not loaded` : 'no model is loaded yet');
@@ -455,12 +417,6 @@ function asPixels(pixels) {
   if (pixels instanceof Float32Array) return pixels;
   if (Array.isArray(pixels) || ArrayBuffer.isView(pixels)) return Float32Array.from(pixels);
   throw new Error('pixels must be a Float32Array');
-}
-
-function argmax(values) {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 
 /** Every ArrayBuffer and ImageBitmap under `value` that can be moved instead of copied (never the wasm memory). */

@@ -39,7 +39,7 @@ const text = async (page, selector) => (await page.textContent(selector)).trim()
 async function openPhotoPage(options = { viewport: DESKTOP }, hash = '') {
   const page = await newPage(env.browser, env.url, options);
   await page.goto(`${env.url}?model=${MODEL}${hash}`);
-  await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`, { timeout: 120_000 });
+  await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`, { timeout: 120_000 });
   await page.waitForSelector('#results[data-for^="sample:"]', { timeout: 60_000 });
   return page;
 }
@@ -53,8 +53,8 @@ async function setEps(page, n, key = null) {
 /** Waits until the ε sweep under the slider is complete for the image in use. */
 async function waitForSweep(page) {
   await page.waitForFunction(() => {
-    const caption = document.querySelector('#sweep-text');
-    return caption.dataset.for && caption.dataset.for === document.querySelector('#photo-source').dataset.for;
+    const caption = document.querySelector('fgsm-demo').shadowRoot.querySelector('#sweep-text');
+    return caption.dataset.for && caption.dataset.for === document.querySelector('fgsm-demo').shadowRoot.querySelector('#photo-source').dataset.for;
   }, null, { timeout: 60_000 });
 }
 
@@ -155,7 +155,7 @@ test('the site has the photo model and its sample photos', () => {
 test('switching to EfficientNet-Lite0 shows the download, then the preparation, then both times', needsModel, async (t) => {
   const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
   await page.goto(env.url);
-  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]', { timeout: 120_000 });
+  await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]', { timeout: 120_000 });
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.isVisible('#input-digits'), true);
   assert.equal(await page.isHidden('#input-photo'), true, 'no photo input on the digits page');
@@ -172,7 +172,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.selectOption('#model-select', MODEL);
   await page.waitForSelector('#status[data-phase="download"]');
   await page.selectOption('#model-select', 'mnist');
-  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]');
+  await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.isVisible('#input-digits'), true);
   await page.unroute('**/efficientnet-lite0/model.onnx');
@@ -180,9 +180,9 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   // Record every state the status line goes through, and how long the page's thread ever stalls.
   await page.evaluate(() => {
     window.__states = [];
-    const status = document.querySelector('#status');
+    const status = document.querySelector('fgsm-demo').shadowRoot.querySelector('#status');
     const record = () => {
-      const bar = document.querySelector('#status-progress');
+      const bar = document.querySelector('fgsm-demo').shadowRoot.querySelector('#status-progress');
       window.__states.push({
         phase: status.dataset.phase,
         text: status.querySelector('#status-text').textContent,
@@ -194,7 +194,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   const watch = await watchMainThread(page);
   const started = Date.now();
   await page.selectOption('#model-select', MODEL);
-  await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`, { timeout: 120_000 });
+  await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`, { timeout: 120_000 });
   const switchMs = Date.now() - started;
   await page.waitForSelector('#results[data-for="sample:0@4/255"]', { timeout: 60_000 });
   const stalls = await watch.stop();
@@ -239,20 +239,20 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   await page.selectOption('#model-select', 'mnist');
-  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]');
+  await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.isVisible('#input-digits'), true);
   assert.equal(await page.isHidden('#input-photo'), true);
   // A photo dropped on the digits page switches to the photo classifier and is attacked there.
   const dropped = sampleFile(card.samples[0]);
   await bring(page, 'drop', dropped.buffer, dropped.name, dropped.mimeType);
-  await page.waitForSelector(`#status[data-state="ready"][data-model="builtin:${MODEL}"]`);
+  await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`);
   await page.waitForSelector('#results[data-for="photo:1@4/255"]');
   assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class);
   assert.deepEqual(requests.filter((u) => /\.onnx$/.test(u)), [], 'switching back fetches no model again');
   assert.match(page.url(), /\?model=efficientnet-lite0#eps=4\/255$/, 'the address says what is shown');
   await page.selectOption('#model-select', 'mnist');
-  await page.waitForSelector('#status[data-state="ready"][data-model="builtin:mnist"]');
+  await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   await page.selectOption('#model-select', MODEL);
   await page.waitForSelector('#results[data-for="photo:1@4/255"]');
   assert.equal(await page.getAttribute('#photo-source', 'data-for'), 'photo:1', 'the photo is still there');
@@ -399,7 +399,7 @@ test('targeted FGSM reaches the recorded target; the downloaded PNG reads back a
     const ctx = canvas.getContext('2d');
     ctx.drawImage(bitmap, 0, 0);
     const decoded = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
-    const shown = document.querySelector('#cv-adversarial').getContext('2d').getImageData(0, 0, 224, 224).data;
+    const shown = document.querySelector('fgsm-demo').shadowRoot.querySelector('#cv-adversarial').getContext('2d').getImageData(0, 0, 224, 224).data;
     let n = 0;
     for (let k = 0; k < shown.length; k++) if (decoded[k] !== shown[k]) n++;
     return n;
@@ -453,7 +453,7 @@ test('the page keeps answering while a large photo is decoded and attacked, and 
   // 16 moves in quick succession; only the newest is computed once the one in flight is done.
   await page.evaluate(() => {
     let n = 0;
-    new MutationObserver(() => n++).observe(document.querySelector('#results'), { attributes: true, attributeFilter: ['data-for'] });
+    new MutationObserver(() => n++).observe(document.querySelector('fgsm-demo').shadowRoot.querySelector('#results'), { attributes: true, attributeFilter: ['data-for'] });
     window.__attacks = () => n;
   });
   for (let n = 16; n >= 1; n--) await page.locator('#eps').fill(String(n));
@@ -486,7 +486,7 @@ test('the photo page on a laptop and on a phone', needsModel, async () => {
       const reached = [];
       for (let i = 0; i < 30; i++) {
         await page.keyboard.press('Tab');
-        reached.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || document.activeElement?.tagName));
+        reached.push(await page.evaluate(() => { let a = document.activeElement; while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement; return a?.id || a?.className || a?.tagName; }));
       }
       for (const id of ['model-select', 'photo-file', 'sample', 'eps', 'gain', 'target', 'target-clear', 'model-file']) {
         assert.ok(reached.includes(id), `${id} is reachable with Tab (reached: ${reached.join(', ')})`);

@@ -1,18 +1,5 @@
-// Top-k probability bars as an ordered list (readable by screen readers, styled in style.css).
-
-/** Indices of the `k` largest values, largest first. */
-export function topK(values, k) {
-  return Array.from(values.keys())
-    .sort((a, b) => values[b] - values[a] || a - b)
-    .slice(0, k);
-}
-
-/** "99.8 %", "< 0.1 %": a probability for people (with a narrow no-break space before %). */
-export function percent(p) {
-  if (p > 0 && p < 0.001) return '<\u202f0.1\u202f%';
-  if (p < 1 && p > 0.999) return '>\u202f99.9\u202f%';
-  return `${(p * 100).toFixed(1)}\u202f%`;
-}
+// Top-k probability bars as an ordered list (readable by screen readers, styled in widget.css).
+import { percent, topK } from './format.js';
 
 /**
  * Fills `list` (an <ol>) with the top `k` classes of `probs`, then the classes of `always` that

@@ -1,14 +1,15 @@
-// A small line chart of FGSM error rate against ε (measured in the browser), with reference
-// points (measured elsewhere, e.g. by PyTorch) drawn as rings and the slider's ε as a line.
+// A line chart of error rate against ε (measured in the browser): FGSM as a solid line, random
+// ±ε noise as a dashed one, reference points (measured elsewhere, e.g. by PyTorch) as rings, and
+// the slider's ε as a dotted line. Axis titles say what is plotted.
 import { prepareChartCanvas } from './chart-canvas.js';
 
-const PAD = { left: 38, right: 10, top: 10, bottom: 20 };
+const PAD = { left: 52, right: 10, top: 10, bottom: 36 };
 
 export class RobustnessChart {
   #canvas;
   #ctx;
   #max;
-  #curve = null; // {eps: number[], error: number[]}
+  #curve = null; // {eps: number[], error: number[], noiseError?: number[]}
   #reference = []; // [{eps, error}]
   #eps = 0;
 
@@ -56,21 +57,32 @@ export class RobustnessChart {
     for (let t = 0; t <= this.#max + 1e-9; t += 0.1) {
       ctx.fillText(t.toFixed(1), Math.min(x(t), width - 12), PAD.top + plotH + 4);
     }
+    ctx.fillText('ε, the step per pixel', PAD.left + plotW / 2, PAD.top + plotH + 19);
+    ctx.save();
+    ctx.translate(11, PAD.top + plotH / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = 'middle';
+    ctx.fillText('digits misread', 0, 0);
+    ctx.restore();
 
     const curve = this.#curve;
-    if (curve) {
-      ctx.strokeStyle = colour('--fooled', '#b42318');
-      ctx.fillStyle = colour('--fooled', '#b42318');
+    const line = (values, style, dash) => {
+      ctx.strokeStyle = style;
+      ctx.fillStyle = style;
       ctx.lineWidth = 2;
+      ctx.setLineDash(dash);
       ctx.beginPath();
-      curve.eps.forEach((e, i) => (i ? ctx.lineTo(x(e), y(curve.error[i])) : ctx.moveTo(x(e), y(curve.error[i]))));
+      curve.eps.forEach((e, i) => (i ? ctx.lineTo(x(e), y(values[i])) : ctx.moveTo(x(e), y(values[i]))));
       ctx.stroke();
+      ctx.setLineDash([]);
       curve.eps.forEach((e, i) => {
         ctx.beginPath();
-        ctx.arc(x(e), y(curve.error[i]), 2.5, 0, 2 * Math.PI);
+        ctx.arc(x(e), y(values[i]), 2.5, 0, 2 * Math.PI);
         ctx.fill();
       });
-    }
+    };
+    if (curve?.noiseError) line(curve.noiseError, colour('--noise', '#59616c'), [5, 4]);
+    if (curve) line(curve.error, colour('--fooled', '#b42318'), []);
     ctx.strokeStyle = colour('--ink', '#222');
     ctx.lineWidth = 1.5;
     for (const point of this.#reference) {

@@ -1,0 +1,190 @@
+// <fgsm-demo>: the whole FGSM demo as one tag. An author writes
+//
+//   <script type="module" src="https://host/path/embed/fgsm-demo.js"></script>
+//   <fgsm-demo model="efficientnet-lite0" image="coffee" eps="2/255"></fgsm-demo>
+//
+// Attributes (each mirrored by a property; changing one updates the widget live):
+//   model    mnist | efficientnet-lite0 | the URL of an ONNX file in the model format
+//   image    a digit's or sample's number from 0 ("12"), a sample's name ("chelsea", "coffee",
+//            "astronaut", "rocket"), "draw", or a picture's URL (photo models)
+//   eps      0.25 or 2/255
+//   target   a class number or exact class name; absent or empty = untargeted
+//   gain     magnification of the perturbation picture (a number, or "fit": ±ε fills the grey range)
+//   panels   comma list: picker, input, draw, upload, controls, triptych, noise, terms, sweep, bars,
+//            robustness, card (default input,triptych,bars,controls)
+//   assets   the URL of the folder with pkg/ and models/ (default: the site root above this file)
+//   loading  lazy (default: starts within about one screen of view, a poster until then) | eager
+// Event: fgsm-result (bubbles, composed) after every attack shown; see fgsm-demo.d.ts.
+// Every widget on a page shares one worker, one wasm instance and one copy of each model.
+import { DemoView } from '../ui/view.js';
+import { DEFAULT_PANELS } from '../ui/template.js';
+
+const STYLESHEET = new URL('../ui/widget.css', import.meta.url).href;
+const SITE = new URL('../', import.meta.url).href;
+const ATTRIBUTES = ['model', 'image', 'eps', 'target', 'gain', 'panels', 'assets', 'loading'];
+
+export class FgsmDemo extends HTMLElement {
+  static observedAttributes = ATTRIBUTES;
+
+  #view = null;
+  #observer = null;
+  #result = null;
+  #connected = false;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    // The stylesheet is a file (no inline styles, for pages with a strict CSP); the content stays
+    // hidden until it has loaded, so that it never shows unstyled.
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = STYLESHEET;
+    root.append(link);
+    this.#view = new DemoView(root, { assets: this.assets, onResult: (detail) => this.#emit(detail) });
+    const content = root.getElementById('fgsm');
+    content.hidden = true;
+    const show = () => (content.hidden = false);
+    link.addEventListener('load', show, { once: true });
+    link.addEventListener('error', show, { once: true });
+  }
+
+  connectedCallback() {
+    this.#connected = true;
+    for (const name of ATTRIBUTES) this.#apply(name, this.getAttribute(name));
+    if (this.#view.started) return;
+    if (this.loading === 'eager' || typeof IntersectionObserver === 'undefined') {
+      this.#view.start();
+      return;
+    }
+    // Lazy: start when the widget comes within about one screen of the viewport.
+    this.#observer = new IntersectionObserver(
+      (entries) => {
+        if (!entries.some((e) => e.isIntersecting)) return;
+        this.#observer.disconnect();
+        this.#observer = null;
+        this.#view.start();
+      },
+      { rootMargin: '100% 0px 100% 0px' },
+    );
+    this.#observer.observe(this);
+  }
+
+  disconnectedCallback() {
+    this.#connected = false;
+    this.#observer?.disconnect();
+    this.#observer = null;
+  }
+
+  attributeChangedCallback(name, old, value) {
+    // Before the element is connected, connectedCallback applies every attribute at once.
+    if (old !== value && this.#connected) this.#apply(name, value);
+  }
+
+  /** Starts now, whatever `loading` says. */
+  start() {
+    this.#observer?.disconnect();
+    this.#view.start();
+  }
+
+  /** The detail of the latest fgsm-result event, or null before the first. */
+  get result() {
+    return this.#result;
+  }
+
+  #applied = {};
+
+  #apply(name, value) {
+    if (this.#applied[name] === value) return;
+    this.#applied[name] = value;
+    const view = this.#view;
+    switch (name) {
+      case 'model':
+        view.setModel(value ?? '');
+        this.#poster();
+        break;
+      case 'image':
+        if (value !== null) view.chooseImage(value);
+        this.#poster();
+        break;
+      case 'eps':
+        if (value !== null) view.setEpsText(value);
+        break;
+      case 'target':
+        view.setTargetText(value ?? '');
+        break;
+      case 'gain':
+        view.setGain(value ?? 'fit');
+        break;
+      case 'panels':
+        view.setPanels(value === null ? DEFAULT_PANELS : value.split(','));
+        break;
+      case 'assets':
+        view.assets = this.assets;
+        this.#poster();
+        break;
+      case 'loading':
+        if (value === 'eager' && this.#connected) this.start();
+        break;
+    }
+  }
+
+  /** Before it starts, the widget shows the sample photo it will attack, when it names one. */
+  #poster() {
+    const image = this.image;
+    const model = this.model || 'mnist';
+    let url = null;
+    if (image && /^[a-z][\w-]*$/i.test(image) && image !== 'draw' && /^[\w-]+$/.test(model)) url = new URL(`models/${model}/samples/${image}.png`, this.assets).href;
+    else if (image && /[/.]/.test(image)) url = new URL(image, document.baseURI).href;
+    this.#view.setPoster(url);
+  }
+
+  #emit(detail) {
+    this.#result = detail;
+    this.dispatchEvent(new CustomEvent('fgsm-result', { detail, bubbles: true, composed: true }));
+  }
+
+  get assets() {
+    const value = this.getAttribute('assets');
+    return value ? new URL(value.endsWith('/') ? value : `${value}/`, document.baseURI).href : SITE;
+  }
+
+  set assets(value) {
+    this.#set('assets', value);
+  }
+
+  get loading() {
+    return this.getAttribute('loading') === 'eager' ? 'eager' : 'lazy';
+  }
+
+  set loading(value) {
+    this.#set('loading', value);
+  }
+
+  get panels() {
+    return this.getAttribute('panels') ?? DEFAULT_PANELS.join(',');
+  }
+
+  set panels(value) {
+    this.#set('panels', Array.isArray(value) ? value.join(',') : value);
+  }
+
+  #set(name, value) {
+    if (value === null || value === undefined || value === '') this.removeAttribute(name);
+    else this.setAttribute(name, String(value));
+  }
+}
+
+// model, image, eps, target, gain: string properties that mirror their attributes.
+for (const name of ['model', 'image', 'eps', 'target', 'gain']) {
+  Object.defineProperty(FgsmDemo.prototype, name, {
+    get() {
+      return this.getAttribute(name) ?? '';
+    },
+    set(value) {
+      if (value === null || value === undefined || value === '') this.removeAttribute(name);
+      else this.setAttribute(name, String(value));
+    },
+  });
+}
+
+if (!customElements.get('fgsm-demo')) customElements.define('fgsm-demo', FgsmDemo);

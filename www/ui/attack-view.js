@@ -1,0 +1,255 @@
+// The attack and what it shows: the triptych x + ε·sign(∇J) = x′, the verdict, top-5 bars, the
+// facts (label, loss, ε, L∞, the 8-bit PNG check), random noise beside FGSM, and the equation's terms.
+import { STALE } from './worker-client.js';
+import { renderBars } from './prob-bars.js';
+import { argmax, percent, crossEntropy, levels, slug, seconds } from './format.js';
+import { verdict, isFooled } from './verdict.js';
+import { gainFactor } from './eps-scale.js';
+import { renderSpeed } from './model-card.js';
+
+/** Attacks the current image at the current ε, target and gain; shows the newest answer. */
+export async function runAttack(v) {
+  const { state } = v;
+  if (!state.ready || !state.pixels) return;
+  const eps = state.eps[v.kind()];
+  const about = { model: state.model, key: state.imageKey, image: state.image, eps, target: state.target, trueLabel: state.trueLabel };
+  const args = {
+    model: state.model.key,
+    pixels: state.pixels,
+    eps,
+    label: state.target,
+    targeted: state.target !== null,
+    gain: gainFactor(state.gain, eps),
+    noise: v.has('noise'),
+    terms: v.has('terms'),
+  };
+  try {
+    const r = await v.lanes.attack('attack', args);
+    // A result for an image or model that has since been replaced (or cleared) is not shown.
+    if (r !== STALE && about.key === state.imageKey && about.model === state.model) showResult(v, r, about);
+  } catch (e) {
+    if (about.model === state.model) v.alerts.report(e, 'The attack failed');
+  }
+}
+
+export function putImage(canvas, rgba, width, height) {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  const data = rgba instanceof Uint8ClampedArray ? rgba : new Uint8ClampedArray(rgba);
+  canvas.getContext('2d').putImageData(new ImageData(data, width, height), 0, 0);
+}
+
+function showResult(v, r, about) {
+  const { $, state } = v;
+  const original = argmax(r.probs);
+  const adversarial = argmax(r.adversarialProbs);
+  const { eps, target, trueLabel } = about;
+  const what = v.kind() === 'digits' ? 'digit' : 'image';
+  const name = (c) => v.className(c);
+
+  putImage($('cv-original'), r.images.original, r.width, r.height);
+  putImage($('cv-perturbation'), r.images.perturbation, r.width, r.height);
+  putImage($('cv-adversarial'), r.images.adversarial, r.width, r.height);
+  $('original-title').textContent = about.key.startsWith('drawing') ? 'What the model sees, x' : 'Original x';
+  $('original-pred').textContent = name(original);
+  $('original-conf').textContent = percent(r.probs[original]);
+  $('adversarial-pred').textContent = name(adversarial);
+  $('adversarial-conf').textContent = percent(r.adversarialProbs[adversarial]);
+  $('cv-original').setAttribute('aria-label', `Original ${what}, read as ${name(original)} (${percent(r.probs[original])})`);
+  $('cv-adversarial').setAttribute('aria-label', `Adversarial ${what}, read as ${name(adversarial)} (${percent(r.adversarialProbs[adversarial])})`);
+  $('cv-perturbation').setAttribute('aria-label', `Perturbation: each pixel moved by at most ${v.fmtEps(eps)}`);
+  $('noise-legend').textContent =
+    state.gain === 'fit'
+      ? `Middle picture: ${v.kind() === 'photo' ? 'for each colour channel, bright = +ε, dark = −ε' : 'white = +ε, black = −ε'}, grey = unchanged (where the step would leave [0, 1], clipping cancels it).`
+      : `Middle picture: x′ − x around mid-grey, ${state.gain === '1' ? 'at its true size' : `magnified ×${state.gain}`}; grey = unchanged.`;
+
+  const said = verdict({
+    label: original,
+    adversarial,
+    target,
+    eps,
+    trueLabel,
+    name,
+    epsText: v.fmtEps(eps),
+    stillProb: percent(r.adversarialProbs[original]),
+  });
+  const box = $('verdict');
+  box.textContent = said.text;
+  box.dataset.fooled = String(said.fooled);
+  box.dataset.verdict = said.kind;
+  box.dataset.reached = String(said.fooled && target !== null);
+
+  // How long it took, in the worker.
+  if (r.ms.gradient) state.speed.gradientMs = r.ms.fgsm;
+  else state.speed.forwardMs = r.ms.fgsm;
+  const passes = r.ms.gradient ? 'a forward and backward pass, then 2 forward passes' : '2 forward passes; the gradient of this image is reused';
+  $('timing').textContent = `Computed in your browser in ${seconds(r.ms.total)} (${passes})${state.engine ? `, WebAssembly ${state.engine.name}` : ''}.`;
+  renderSpeed(v);
+
+  // Bars, with the classes that matter marked (by colour and by a word).
+  const changed = adversarial !== original;
+  const marks = (...pairs) => Object.fromEntries(pairs.filter(Boolean));
+  const targetMark = target !== null && target !== original && target !== adversarial && [target, ['target', 'target']];
+  renderBars($('bars-original'), r.probs, state.model.classes, {
+    highlight: marks([original, ['original', '']], target !== original && targetMark),
+  });
+  renderBars($('bars-adversarial'), r.adversarialProbs, state.model.classes, {
+    always: target !== null && target !== original ? [original, target] : [original],
+    highlight: marks(
+      [original, ['original', changed ? 'original' : '']],
+      targetMark,
+      changed && [adversarial, ['fooled', adversarial === target ? 'target' : '']],
+    ),
+  });
+
+  // The numbers.
+  const y = r.label;
+  $('fact-label').textContent = `${name(y)}: ${target !== null ? 'the target class (the step goes down its loss)' : 'the model’s own prediction, not the true label'}`;
+  $('fact-loss').textContent = `${crossEntropy(r.probs[y])} on x → ${crossEntropy(r.adversarialProbs[y])} on x′`;
+  $('fact-eps').textContent = v.scale().pixels(eps);
+  const clipped = r.linf < eps - 1e-6 ? ' (clipping to [0, 1] shortened every step)' : '';
+  $('fact-linf').textContent = `${r.linf.toFixed(v.kind() === 'photo' ? 4 : 3)} = ${levels(r.linf)}${clipped}`;
+  showPngCheck(v, { original, adversarial, rounded: argmax(r.roundedProbs), r, eps, target });
+  if (about.key.startsWith('drawing')) showDrawingReadout(v, original, adversarial, r, about);
+  if (r.noise) showNoise(v, r, { original, adversarial, target, key: about.key });
+  if (r.terms) showTerms(v, r, { eps, target, key: about.key });
+  for (const id of ['noise-eps', 'terms-eps']) $(id).textContent = ` (ε = ${v.fmtEps(eps)})`;
+
+  const results = $('results');
+  results.dataset.for = `${about.key}@${v.fmtEps(eps)}`;
+  results.dataset.target = target ?? '';
+  results.dataset.original = String(original);
+  results.dataset.adversarial = String(adversarial);
+  v.sweepChart.eps = eps;
+  v.robustnessChart.eps = eps;
+  v.emitResult({
+    eps,
+    label: original,
+    probability: r.probs[original],
+    adversarialLabel: adversarial,
+    adversarialProbability: r.adversarialProbs[adversarial],
+    target,
+    fooled: said.fooled,
+    image: about.image,
+  });
+}
+
+/**
+ * Whether x′ still does what it did once saved: a PNG stores 8 bits a channel, so x′ is rounded to
+ * multiples of 1/255. The worker classified the rounded image too.
+ */
+function showPngCheck(v, { original, adversarial, rounded, r, eps, target }) {
+  const before = eps > 0 && isFooled({ label: original, adversarial, target });
+  const after = isFooled({ label: original, adversarial: rounded, target });
+  const png = v.$('fact-png');
+  const read = `read as ${v.className(rounded)} (${percent(r.roundedProbs[rounded])})`;
+  png.textContent = before && after ? `still fools it: ${read} ✓ ` : before ? `${read}: the rounding undoes the attack ` : `${read} `;
+  png.dataset.class = String(rounded);
+  png.dataset.fools = String(before && after);
+  const save = document.createElement('button');
+  save.type = 'button';
+  save.className = 'link';
+  save.textContent = 'download x′';
+  const name =
+    v.kind() === 'digits'
+      ? `adversarial-${v.className(original)}-to-${v.className(adversarial)}-eps${v.fmtEps(eps)}.png`
+      : `adversarial-${slug(v.className(original))}-to-${slug(v.className(adversarial))}-eps${Math.round(eps * 255)}-255.png`;
+  save.addEventListener('click', () => download(v.$('cv-adversarial'), name));
+  png.append(save);
+}
+
+/** One line under the pad, so that the result shows while drawing even on a small screen. */
+function showDrawingReadout(v, original, adversarial, r, { eps }) {
+  const b = (t) => Object.assign(document.createElement('b'), { textContent: t });
+  const more = Object.assign(document.createElement('button'), { type: 'button', className: 'link', textContent: 'details' });
+  more.addEventListener('click', () =>
+    v.$('verdict').scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth', block: 'start' }),
+  );
+  v.$('draw-result').replaceChildren(
+    'Read as ', b(v.className(original)), ` (${percent(r.probs[original])}); at ε = ${v.fmtEps(eps)}: `,
+    b(v.className(adversarial)), adversarial === original ? ' (not fooled) ' : ' (fooled) ', more,
+  );
+}
+
+/** Random ±ε noise beside FGSM at the same ε, each with the model's reading. */
+function showNoise(v, r, { original, adversarial, target, key }) {
+  const { $ } = v;
+  const noisy = argmax(r.noise.probs);
+  putImage($('cv-noise'), r.noise.perturbation, r.width, r.height);
+  putImage($('cv-noisy'), r.noise.image, r.width, r.height);
+  putImage($('cv-noise-fgsm'), r.images.perturbation, r.width, r.height);
+  putImage($('cv-noise-adversarial'), r.images.adversarial, r.width, r.height);
+  const say = (el, cls, probs, fooled) => {
+    el.textContent = `${fooled ? 'Fooled' : 'Not fooled'}: read as ${v.className(cls)} (${percent(probs[cls])})`;
+    el.dataset.fooled = String(fooled);
+    el.dataset.class = String(cls);
+  };
+  // Random noise is untargeted by nature: it fools when the reading changes at all.
+  say($('noise-verdict'), noisy, r.noise.probs, noisy !== original);
+  say($('noise-fgsm-verdict'), adversarial, r.adversarialProbs, isFooled({ label: original, adversarial, target }));
+  $('cv-noisy').setAttribute('aria-label', `The image with random noise, read as ${v.className(noisy)}`);
+  $('noise').dataset.for = key;
+}
+
+const TERMS = {
+  x: 'x: the image as the model gets it, pixels from 0 to 1.',
+  gradient: '∇ₓJ: how much the loss J changes when each pixel brightens a little (grey = no effect, bright = raises the loss, dark = lowers it; scaled to its largest value).',
+  sign: 'sign(∇ₓJ): only the direction of each pixel’s gradient, +1 (bright) or −1 (dark). Every pixel gets the same weight, however small its gradient.',
+  step: 'ε · sign(∇ₓJ): the step, ε in every pixel, in the direction that raises the loss; clipping keeps x′ within [0, 1].',
+  stepTargeted: '−ε · sign(∇ₓJ): the targeted step goes down the loss of the target class, ε in every pixel; clipping keeps x′ within [0, 1].',
+  adversarial: 'x′ = x + the step: the adversarial image. It differs from x by at most ε in any pixel.',
+};
+
+/** The equation's terms as pictures; pointing at one (or focusing it) explains it. */
+function showTerms(v, r, { target, key }) {
+  const { $ } = v;
+  putImage($('cv-term-x'), r.images.original, r.width, r.height);
+  putImage($('cv-term-gradient'), r.terms.gradient, r.width, r.height);
+  putImage($('cv-term-sign'), r.terms.sign, r.width, r.height);
+  putImage($('cv-term-step'), r.images.perturbation, r.width, r.height);
+  putImage($('cv-term-adversarial'), r.images.adversarial, r.width, r.height);
+  $('term-step-name').textContent = target !== null ? '−ε · sign(∇ₓJ)' : 'ε · sign(∇ₓJ)';
+  $('terms').dataset.for = key;
+  $('terms').dataset.targeted = String(target !== null);
+}
+
+export function setupTerms(v) {
+  const row = v.$('term-row');
+  const explain = (button) => {
+    for (const b of row.querySelectorAll('.term')) b.classList.toggle('active', b === button);
+    const term = button?.dataset.term;
+    const targeted = v.$('terms').dataset.targeted === 'true';
+    v.$('term-text').textContent = term ? TERMS[term === 'step' && targeted ? 'stepTargeted' : term] : 'Point at a term, or focus it with Tab, to see what it is.';
+    v.$('terms').dataset.active = term ?? '';
+  };
+  for (const type of ['pointerover', 'focusin', 'click']) row.addEventListener(type, (e) => explain(e.target.closest('.term')));
+}
+
+export function clearResults(v, message) {
+  const { $ } = v;
+  $('draw-result').textContent = '';
+  for (const canvas of v.root.querySelectorAll('#results canvas, #noise canvas, #terms canvas')) {
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  }
+  for (const id of ['original-pred', 'adversarial-pred', 'fact-label', 'fact-loss', 'fact-linf', 'fact-png', 'noise-verdict', 'noise-fgsm-verdict']) $(id).textContent = '–';
+  for (const id of ['original-conf', 'adversarial-conf', 'timing']) $(id).textContent = '';
+  $('bars-original').replaceChildren();
+  $('bars-adversarial').replaceChildren();
+  $('verdict').textContent = message;
+  $('verdict').dataset.fooled = '';
+  $('verdict').dataset.verdict = '';
+  $('results').dataset.for = '';
+  $('sweep-text').textContent = '–';
+  v.sweepChart.show(null, {});
+}
+
+function download(canvas, name) {
+  canvas.toBlob((blob) => {
+    const url = URL.createObjectURL(blob);
+    const a = Object.assign(document.createElement('a'), { href: url, download: name });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }, 'image/png');
+}

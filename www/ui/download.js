@@ -1,0 +1,82 @@
+// The one download-with-progress function, for the page and the worker alike: the engine, models,
+// test digits and sample photos all come through it.
+
+/**
+ * Fetches `url` and returns the Response with a body that reports `onProgress({loaded, total})`
+ * as it streams: at most every `every` ms and once at the end. `total` is 0 when the server does
+ * not say (or counts compressed bytes). Fails with an Error in plain words for a network error or
+ * an HTTP error status, and with an AbortError when `signal` aborts.
+ * @returns {Promise<Response>}
+ */
+export async function fetchWithProgress(url, { onProgress = null, signal = undefined, every = 50 } = {}) {
+  let response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (e) {
+    if (signal?.aborted) throw abortError();
+    throw new Error(`could not load ${url}: ${e.message}`);
+  }
+  if (!response.ok) {
+    response.body?.cancel().catch(() => {});
+    throw new Error(`could not load ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  if (!onProgress || !response.body) return response;
+  const total = response.headers.get('Content-Encoding') ? 0 : Number(response.headers.get('Content-Length')) || 0;
+  const reader = response.body.getReader();
+  let loaded = 0;
+  let reported = 0;
+  const body = new ReadableStream({
+    async pull(controller) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        controller.error(signal?.aborted ? abortError() : new Error(`could not load ${url}: ${e.message}`));
+        return;
+      }
+      if (chunk.done) {
+        onProgress({ loaded, total });
+        controller.close();
+        return;
+      }
+      loaded += chunk.value.byteLength;
+      if (performance.now() - reported > every) {
+        reported = performance.now();
+        onProgress({ loaded, total });
+      }
+      controller.enqueue(chunk.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** The body of `url` as bytes (options as for fetchWithProgress). */
+export async function download(url, options = {}) {
+  const response = await fetchWithProgress(url, options);
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    if (options.signal?.aborted || e.name === 'AbortError') throw abortError();
+    throw e.message?.startsWith('could not load') ? e : new Error(`could not load ${url}: ${e.message}`);
+  }
+}
+
+/** The body of `url` as JSON, with the file named when it is not valid JSON. */
+export async function downloadJson(url) {
+  const response = await fetchWithProgress(url);
+  try {
+    return await response.json();
+  } catch (e) {
+    throw new Error(`${url} is not valid JSON: ${e.message}`);
+  }
+}
+
+/** The body of `url` as a Blob (for pictures). */
+export async function downloadBlob(url, options = {}) {
+  return (await fetchWithProgress(url, options)).blob();
+}
+
+export function abortError() {
+  return Object.assign(new Error('stopped'), { name: 'AbortError' });
+}

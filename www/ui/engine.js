@@ -1,0 +1,116 @@
+// One worker, one wasm instance and one copy of each model for every widget on a page: the first
+// widget to start creates them; the others share them.
+import { WorkerClient } from './worker-client.js';
+import { downloadJson, download, abortError } from './download.js';
+import { TestDigits } from './test-digits.js';
+import { kindOf } from './models.js';
+
+let shared = null;
+let preferred;
+
+/** `prefer`: 'simd' or 'relaxed' to force one engine build (the page's ?engine=); call before any widget starts. */
+export function preferEngine(prefer) {
+  preferred = prefer;
+}
+
+/** The page's one engine, started on first use with the wasm from `pkg` (a folder URL). */
+export function sharedEngine(pkg) {
+  shared ??= new Engine(pkg, preferred);
+  return shared;
+}
+
+class Engine {
+  /** The worker's protocol client; widgets make their own lanes on it. */
+  client;
+  /** Resolves to {name, file, bytes, ms} once the wasm is compiled. */
+  ready;
+  /** The latest engine download progress {loaded, total}, and who wants to hear of it. */
+  progress = { loaded: 0, total: 0 };
+  #listeners = new Set();
+  /** Shipped or linked models by URL: {promise, waiters, controller, listeners}. */
+  #models = new Map();
+
+  constructor(pkg, prefer) {
+    this.client = new WorkerClient(new Worker(new URL('../worker.js', import.meta.url), { type: 'module' }));
+    this.ready = this.client.call('init', { prefer, pkg }, {
+      onProgress: (p) => {
+        this.progress = p;
+        for (const listener of this.#listeners) listener(p);
+      },
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** Calls `listener(progress)` while the engine downloads; returns a function that stops it. */
+  onProgress(listener) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * A model in the model format, downloaded and prepared once for the whole page. `url`: the ONNX
+   * file; `card`: its model.json (null when it has none); `folder`: where its other files are.
+   * `onProgress` gets {loaded, total} while it downloads and {phase: 'prepare', bytes} after.
+   * Aborting `signal` stops waiting; the download stops when no widget waits for it any more.
+   * → {key, info, card, digits, kind, timing}
+   */
+  loadModel({ url, card, folder }, { onProgress = () => {}, signal } = {}) {
+    let entry = this.#models.get(url);
+    if (!entry) {
+      const controller = new AbortController();
+      const listeners = new Set();
+      const key = `url:${url}`;
+      const promise = (async () => {
+        await this.ready;
+        const info = await this.client.call('load', { key, url }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) });
+        const digits = card?.test_digits
+          ? new TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
+          : null;
+        return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
+      })();
+      entry = { promise, waiters: 0, controller, listeners };
+      this.#models.set(url, entry);
+      promise.catch(() => this.#models.get(url) === entry && this.#models.delete(url));
+    }
+    entry.waiters++;
+    entry.listeners.add(onProgress);
+    const done = () => {
+      entry.listeners.delete(onProgress);
+      entry.waiters--;
+    };
+    return new Promise((resolve, reject) => {
+      const abort = () => {
+        done();
+        if (entry.waiters === 0) {
+          entry.controller.abort();
+          this.#models.delete(url);
+        }
+        reject(abortError());
+      };
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      entry.promise.then(
+        (model) => {
+          signal?.removeEventListener('abort', abort);
+          done();
+          resolve(model);
+        },
+        (e) => {
+          signal?.removeEventListener('abort', abort);
+          done();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** A model.json, or null when `optional` and it cannot be had. */
+  async card(url, { optional = false } = {}) {
+    try {
+      return await downloadJson(url);
+    } catch (e) {
+      if (optional) return null;
+      throw e;
+    }
+  }
+}

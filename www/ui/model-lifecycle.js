@@ -1,0 +1,260 @@
+// Which model a widget uses: a shipped one by name, one by URL, or the reader's own file; loading
+// it (through the page's shared engine) with progress, and switching between them.
+import { MODELS, kindOf } from './models.js';
+import { bytes, seconds } from './format.js';
+import { renderModelCard } from './model-card.js';
+import { showSamples, showPhoto, usePicture, loadSample, loadPictureUrl, samples, sampleIndex } from './photo-panel.js';
+import { selectTab } from './digit-input.js';
+import { configureEps, configureGain, resolveTarget } from './controls.js';
+import { runRobustness } from './robustness.js';
+import { clearResults } from './attack-view.js';
+import { snapEps, parseEps } from './eps-scale.js';
+
+const NAME = /^[\w-]+$/;
+
+/** Fills the model picker: the shipped models, one named in `model`, and the reader's own. */
+export function fillPicker(v, extraName = null) {
+  const options = MODELS.map((m) => new Option(m.title, m.name));
+  if (extraName && !MODELS.some((m) => m.name === extraName)) options.push(new Option(extraName, extraName));
+  if (v.state.customModel) options.push(new Option(`Yours: ${v.state.customModel.fileName}`, 'custom'));
+  v.$('model-select').replaceChildren(...options);
+}
+
+/** Shows the engine's download, then the model's. */
+export function showDownload(v) {
+  const engineDone = !!v.state.engine;
+  const { loaded, total } = engineDone ? v.loading.model : v.engine.progress;
+  const what = engineDone ? v.loading.title : 'the WebAssembly engine';
+  const of = total ? ` of ${bytes(total)}` : '';
+  v.status.set('loading', `Downloading ${what}… ${bytes(loaded)}${of}`, total ? Math.min(1, loaded / total) : null, { phase: 'download' });
+}
+
+/**
+ * Switches to a model: `spec` is a shipped model's name (its folder is models/<name>/ under the
+ * assets) or the URL of an ONNX file. Fetched and prepared the first time, instant after that.
+ */
+export async function chooseModel(v, spec) {
+  const token = v.tokens.begin('model');
+  v.modelDownload?.abort();
+  v.tokens.cancel('photo');
+  const byName = NAME.test(spec);
+  const entry = byName
+    ? (MODELS.find((m) => m.name === spec) ?? { name: spec, folder: `models/${spec}/`, kind: null, title: spec })
+    : { name: spec, folder: null, kind: null, title: spec.split('/').pop() };
+  const previous = v.state.model;
+  v.$('model-select').value = spec;
+  stopBackgroundWork(v);
+  v.setEnabled(false);
+  v.state.ready = false;
+  v.state.loading = spec;
+  try {
+    let model = v.state.loaded.get(spec);
+    if (!model) {
+      v.loading.title = entry.title.split(' · ')[1] ?? entry.title;
+      v.loading.model = { loaded: 0, total: 0 };
+      v.status.set('loading', `Loading ${v.loading.title}…`, null, { phase: 'download' });
+      let url;
+      let folder;
+      let card;
+      if (byName) {
+        folder = new URL(entry.folder, v.assets).href;
+        card = await v.engine.card(new URL('model.json', folder).href);
+        url = new URL(card.file ?? 'model.onnx', folder).href;
+      } else {
+        url = new URL(spec, document.baseURI).href;
+        folder = new URL('./', url).href;
+        card = await v.engine.card(new URL('model.json', folder).href, { optional: true });
+      }
+      if (!token.current) return;
+      const controller = (v.modelDownload = new AbortController());
+      const onProgress = (p) => {
+        if (!token.current) return;
+        if (p.phase === 'prepare') {
+          v.status.set('loading', `Preparing ${v.loading.title} (parsing and optimising ${bytes(p.bytes)} of ONNX)…`, 'busy', { phase: 'prepare', since: performance.now() });
+        } else {
+          v.loading.model = p;
+          showDownload(v);
+        }
+      };
+      const loaded = await v.engine.loadModel({ url, card, folder }, { onProgress, signal: controller.signal });
+      model = modelRecord({
+        ...loaded,
+        name: card?.name ?? entry.name,
+        pickName: spec,
+        title: v.loading.title,
+        custom: false,
+        fileName: url.split('/').pop(),
+        folder,
+        kind: entry.kind ?? loaded.kind,
+      });
+      v.state.loaded.set(spec, model);
+      if (!token.current) return; // stays prepared for when it is picked again
+    }
+    if (byName) v.state.lastBuiltin = spec;
+    v.state.loading = null;
+    useModel(v, model);
+  } catch (e) {
+    if (!token.current || e.name === 'AbortError') return;
+    v.state.loading = null;
+    v.waitingPicture = null;
+    if (previous) {
+      v.alerts.report(e, `Could not load ${entry.title}; the page keeps using ${previous.name}`, v.has('upload') ? 'model-alert' : 'alert');
+      v.$('model-select').value = previous.custom ? 'custom' : previous.pickName;
+      useModel(v, previous);
+    } else {
+      v.status.set('error', 'The demo could not start.');
+      v.alerts.report(e, 'The demo could not start');
+      v.showLayout(true);
+    }
+  }
+}
+
+/** Everything a widget keeps about a loaded model. */
+export function modelRecord({ card, info, fileName, ...rest }) {
+  const k = info.numClasses;
+  const classes =
+    Array.isArray(card?.classes) && card.classes.length === k ? card.classes.map(String) : Array.from({ length: k }, (_, i) => String(i));
+  return { ...rest, card, info, fileName, classes, name: rest.name ?? card?.name ?? fileName };
+}
+
+/** Stops work that belongs to the model being left: the robustness run, pending sweeps. */
+export function stopBackgroundWork(v) {
+  v.tokens.cancel('robustness', 'sweep');
+}
+
+/** The reader's own ONNX file (and model.json, to name the classes), prepared in the worker. */
+export async function loadCustom(v, file, card) {
+  const token = v.tokens.begin('model');
+  v.state.loading = null;
+  v.modelDownload?.abort();
+  const previous = v.state.model;
+  stopBackgroundWork(v);
+  v.setEnabled(false);
+  v.state.ready = false;
+  v.status.set('loading', `Preparing ${file.name}…`, 'busy', { phase: 'prepare', since: performance.now() });
+  try {
+    // The worker reads the file itself.
+    const info = await v.engine.client.call('load', { key: v.customKey, file });
+    if (!token.current) return;
+    v.alerts.hide();
+    v.state.customModel = modelRecord({
+      key: v.customKey,
+      name: card?.name,
+      pickName: 'custom',
+      card,
+      info,
+      custom: true,
+      fileName: file.name,
+      timing: { bytes: info.bytes, prepareMs: info.ms },
+      kind: kindOf(info.inputShape),
+    });
+    fillPicker(v, v.state.lastBuiltin);
+    v.$('model-select').value = 'custom';
+    useModel(v, v.state.customModel);
+  } catch (e) {
+    if (!token.current) return;
+    const message = e instanceof Error ? e.message : String(e);
+    v.alerts.show(`Could not use ${file.name}: ${message.replace(/\.?$/, '.')} The page keeps using ${previous.name}.`, 'model-alert');
+    useModel(v, previous);
+  }
+}
+
+export function useCustom(v) {
+  v.tokens.begin('model');
+  v.state.loading = null;
+  v.modelDownload?.abort();
+  stopBackgroundWork(v);
+  useModel(v, v.state.customModel);
+}
+
+/** Makes a loaded model the widget's model and shows the right input and image for it. */
+export function useModel(v, model) {
+  const { state, $ } = v;
+  const kindChanged = state.model?.kind !== model.kind;
+  state.model = model;
+  state.speed = { gradientMs: null, forwardMs: null };
+  $('fgsm').dataset.kind = model.kind;
+  for (const el of v.root.querySelectorAll('[data-only]')) el.hidden = el.dataset.only !== model.kind;
+  $('input-title-text').textContent = model.kind === 'digits' ? 'Choose a digit' : 'Choose a photo';
+
+  // What the attributes asked for, applied once a model is there to read them.
+  const pending = v.pending;
+  v.pending = {};
+  let target = 'target' in pending ? resolveTarget(v, pending.target) : kindChanged ? null : state.target;
+  if (target !== null && !(target >= 0 && target < model.classes.length)) target = null;
+  state.target = target;
+  v.picker.classes = model.classes;
+  v.picker.value = target;
+  if ('eps' in pending) {
+    try {
+      state.eps[model.kind] = snapEps(model.kind, parseEps(pending.eps));
+    } catch (e) {
+      v.alerts.report(e);
+    }
+  }
+  if ('gain' in pending) state.gain = pending.gain;
+  configureEps(v);
+  configureGain(v);
+  renderModelCard(v);
+  $('builtin').hidden = !model.custom;
+  $('live').hidden = true;
+
+  if (model.kind === 'digits') state.digits = model.digits ?? [...state.loaded.values()].find((m) => m.digits)?.digits ?? null;
+  state.ready = true;
+  v.setEnabled(true);
+  v.status.set('ready', readyText(v), null, { phase: 'ready' });
+  const status = $('status');
+  status.dataset.model = model.pickName;
+  status.dataset.downloadMs = String(Math.round(model.timing.downloadMs ?? 0));
+  status.dataset.prepareMs = String(Math.round(model.timing.prepareMs ?? 0));
+  status.dataset.engine = state.engine?.name ?? '';
+  v.showLayout(true);
+
+  const image = pending.image;
+  if (model.kind === 'digits') {
+    if (image !== undefined && /^\d+$/.test(image)) state.index = Number(image);
+    const source = image === 'draw' ? 'draw' : image !== undefined ? 'test' : v.has('draw') && !v.has('input') ? 'draw' : state.source;
+    if (image !== undefined && !/^\d+$/.test(image) && image !== 'draw') {
+      v.alerts.show(`The image “${image}” is not a test digit: digit models take a digit’s number (0 to ${(state.digits?.count ?? 1) - 1}) or “draw”.`);
+    }
+    selectTab(v, state.digits && source === 'test' ? 'test' : 'draw', { focus: false });
+    runRobustness(v);
+  } else {
+    showSamples(v);
+    const photo = state.photo;
+    const brought = v.waitingPicture;
+    v.waitingPicture = null;
+    const wanted = image === undefined ? -1 : sampleIndex(v, image);
+    if (brought) usePicture(v, brought.file, brought.meta);
+    else if (wanted >= 0) loadSample(v, wanted);
+    else if (image !== undefined && image !== 'draw' && !/^\d+$/.test(image) && !NAME.test(image)) loadPictureUrl(v, image);
+    else if (photo && photo.shape === inputKey(v, model)) showPhoto(v, photo);
+    else if (photo) usePicture(v, photo.file, photo.meta);
+    else if (samples(v).list.length) loadSample(v, 0);
+    else clearResults(v, 'Pick a photo (or drop one on the page) to attack it.');
+    if (image !== undefined && wanted < 0 && (NAME.test(image) || /^\d+$/.test(image)) && samples(v).list.length) {
+      v.alerts.show(`There is no sample photo “${image}”; the samples are ${samples(v).list.map((s) => sampleName(s)).join(', ')}.`);
+    }
+  }
+}
+
+/** A sample's name as the `image` attribute writes it: its file's stem ("chelsea"). */
+export function sampleName(sample) {
+  return sample.file.split('/').pop().replace(/\.[^.]*$/, '');
+}
+
+/** What a decoded photo depends on: the model's input shape and crop. */
+export function inputKey(v, model) {
+  return `${model.info.inputShape.slice(1).join('×')}/${v.cropFractionOf(model)}`;
+}
+
+function readyText(v) {
+  const m = v.state.model;
+  const parts = [];
+  if (m.custom) parts.push(`Ready: your model ${m.name}, prepared in ${seconds(m.timing.prepareMs)}`);
+  else if (m.timing.downloadMs != null) {
+    parts.push(`Ready: ${m.name}, downloaded (${bytes(m.timing.bytes)}) in ${seconds(m.timing.downloadMs)}, prepared in ${seconds(m.timing.prepareMs)}`);
+  } else parts.push(`Ready: ${m.name}`);
+  if (v.state.engine) parts.push(`engine: ${v.state.engine.name}, ${bytes(v.state.engine.bytes)}`);
+  return `${parts.join(' · ')}.`;
+}

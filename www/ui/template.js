@@ -1,0 +1,256 @@
+// The widget's markup: every panel, each marked with data-panel (the names of the `panels`
+// attribute) and part="panel <name>" for ::part() styling. The view hides the panels that are not
+// asked for. Static text only: names from the reader's files are set later with textContent.
+
+export const PANELS = ['picker', 'input', 'draw', 'upload', 'controls', 'triptych', 'noise', 'terms', 'sweep', 'bars', 'robustness', 'card'];
+export const DEFAULT_PANELS = ['input', 'triptych', 'bars', 'controls'];
+
+export const MARKUP = `
+<div class="fgsm" id="fgsm" data-kind="digits" data-started="false">
+  <div class="model-bar">
+    <div class="model-pick" data-panel="picker" part="panel picker">
+      <label for="model-select">Classifier</label>
+      <select id="model-select"></select>
+    </div>
+    <div id="status" class="status" data-state="idle" role="status" aria-live="polite">
+      <span id="status-text">Starts when you scroll here.</span>
+      <progress id="status-progress" max="1" hidden></progress>
+    </div>
+  </div>
+  <div id="alert" class="alert" role="alert" hidden>
+    <p id="alert-text"></p>
+    <button type="button" id="alert-close" class="quiet">Dismiss</button>
+  </div>
+
+  <div id="poster" class="poster">
+    <img id="poster-image" alt="" hidden>
+    <p id="poster-text">An image classifier and one FGSM step, computed in your browser. It loads when you scroll here.</p>
+  </div>
+
+  <div class="layout" id="layout" hidden>
+    <section class="panel panel-input" id="column-input" aria-labelledby="input-title">
+      <h2 id="input-title"><span id="input-title-text">Choose a digit</span></h2>
+
+      <div id="input-digits" data-only="digits">
+        <div class="tabs" id="digit-tabs" role="tablist" aria-label="Where the digit comes from">
+          <button type="button" role="tab" id="tab-test" aria-controls="panel-test" aria-selected="true">Test digits</button>
+          <button type="button" role="tab" id="tab-draw" aria-controls="panel-draw" aria-selected="false" tabindex="-1">Draw your own</button>
+        </div>
+
+        <div id="panel-test" role="tabpanel" aria-labelledby="tab-test" class="tabpanel" data-panel="input" part="panel input">
+          <div class="digit-nav">
+            <button type="button" id="prev" aria-label="Previous test digit">←</button>
+            <p id="digit-info" class="digit-info" aria-live="polite">loading…</p>
+            <button type="button" id="next" aria-label="Next test digit">→</button>
+          </div>
+          <div class="button-row">
+            <button type="button" id="random">Random digit</button>
+            <button type="button" id="find-fooled" title="Step forward to the next digit this ε fools">Next one fooled</button>
+          </div>
+          <p class="hint">Digits the model never saw during training (held out from the MNIST set it learned from).</p>
+        </div>
+
+        <div id="panel-draw" role="tabpanel" aria-labelledby="tab-draw" class="tabpanel" data-panel="draw" part="panel draw" hidden>
+          <canvas id="draw-pad" class="draw-pad" width="280" height="280"
+                  aria-label="Drawing area: draw one digit with a mouse, a pen or a finger"></canvas>
+          <div class="button-row draw-row">
+            <button type="button" id="clear">Clear</button>
+            <p id="draw-result" class="draw-result" aria-live="polite"></p>
+          </div>
+          <p class="hint">
+            Draw one digit, large. Like the MNIST digits, it is scaled into a 20×20 box and centred by its
+            centre of mass in a 28×28 image: the “original” picture shows what the model sees.
+            (Drawing needs a mouse, pen or touch screen; the test digits work with the keyboard.)
+          </p>
+        </div>
+      </div>
+
+      <div id="input-photo" data-only="photo" hidden>
+        <figure class="photo-source" id="photo-figure" data-panel="input upload">
+          <div class="photo-frame">
+            <canvas id="photo-source" width="320" height="240" role="img" aria-label="No photo yet"></canvas>
+            <p id="photo-busy" class="photo-busy" hidden>Reading the picture…</p>
+          </div>
+          <figcaption id="photo-caption" aria-live="polite">–</figcaption>
+        </figure>
+        <div data-panel="upload" part="panel upload-photo">
+          <div class="button-row">
+            <label class="button file-button">
+              Use your own photo…
+              <input type="file" id="photo-file" accept="image/*">
+            </label>
+          </div>
+          <p class="hint drop-hint">…or drop a picture anywhere on the page, or paste one (Ctrl+V / ⌘V). It is read in your browser and never uploaded.</p>
+        </div>
+        <div id="photo-alert" class="alert alert-inline" role="alert" hidden>
+          <p id="photo-alert-text"></p>
+          <button type="button" id="photo-alert-close" class="quiet">Dismiss</button>
+        </div>
+        <div data-panel="input" part="panel input">
+          <h3 id="samples-title" class="samples-title">Sample photos</h3>
+          <ul id="samples" class="samples" aria-labelledby="samples-title"></ul>
+        </div>
+      </div>
+    </section>
+
+    <section class="panel panel-attack" id="column-attack" aria-labelledby="attack-title">
+      <h2 id="attack-title">Attack</h2>
+      <div class="control control-eps" data-panel="controls" part="panel controls">
+        <label for="eps">ε, the step per pixel</label>
+        <input type="range" id="eps" min="0" max="0.5" step="0.005" value="0.25" aria-describedby="eps-value">
+        <output id="eps-value" for="eps">0.250</output>
+      </div>
+
+      <div data-panel="triptych" part="panel triptych">
+        <p id="verdict" class="verdict" data-fooled="" aria-live="polite">The attack shows here once the model is ready.</p>
+        <p id="timing" class="timing" aria-live="off"></p>
+
+        <div class="triptych" id="results" data-for="">
+          <figure class="shot">
+            <canvas id="cv-original" width="28" height="28" role="img" aria-label="Original image"></canvas>
+            <figcaption>
+              <span class="shot-title" id="original-title">Original x</span>
+              <span class="shot-pred"><b id="original-pred">–</b> <span id="original-conf"></span></span>
+            </figcaption>
+          </figure>
+          <span class="op" aria-hidden="true">+</span>
+          <figure class="shot">
+            <canvas id="cv-perturbation" width="28" height="28" role="img" aria-label="Perturbation"></canvas>
+            <figcaption>
+              <span class="shot-title">ε · sign(∇<sub>x</sub>J)</span>
+              <label class="gain" data-panel="controls"><span class="visually-hidden">Noise gain: how much the perturbation is magnified for display</span>
+                <select id="gain"></select>
+              </label>
+            </figcaption>
+          </figure>
+          <span class="op" aria-hidden="true">=</span>
+          <figure class="shot">
+            <canvas id="cv-adversarial" width="28" height="28" role="img" aria-label="Adversarial image"></canvas>
+            <figcaption>
+              <span class="shot-title">Adversarial x′</span>
+              <span class="shot-pred"><b id="adversarial-pred">–</b> <span id="adversarial-conf"></span></span>
+            </figcaption>
+          </figure>
+        </div>
+        <p id="noise-legend" class="hint noise-legend"></p>
+      </div>
+
+      <div class="control control-target" data-panel="controls" part="panel target">
+        <label for="target" id="target-label">Target class</label>
+        <div class="combo">
+          <input type="text" id="target" role="combobox" aria-autocomplete="list" aria-expanded="false"
+                 aria-controls="target-list" aria-describedby="target-hint" autocomplete="off" spellcheck="false"
+                 placeholder="none (untargeted): type to search">
+          <button type="button" id="target-clear" class="combo-clear" aria-label="No target (untargeted attack)" hidden>×</button>
+          <ul id="target-list" class="combo-list" role="listbox" aria-labelledby="target-label" hidden></ul>
+        </div>
+        <p id="target-hint" class="hint target-hint">Targeted FGSM steps <em>down</em> the loss of the class you pick, towards it.</p>
+        <p id="target-suggest" class="hint target-suggest" hidden></p>
+      </div>
+
+      <figure class="noise" id="noise" data-panel="noise" part="panel noise" data-for="">
+        <figcaption class="figure-title">The same ε<span class="figure-eps" id="noise-eps"></span>, two directions: random signs against the gradient's signs</figcaption>
+        <div class="noise-pair">
+          <div class="noise-side" id="noise-random">
+            <h3>Random ±ε noise</h3>
+            <div class="noise-shots">
+              <canvas id="cv-noise" width="28" height="28" role="img" aria-label="Random noise"></canvas>
+              <canvas id="cv-noisy" width="28" height="28" role="img" aria-label="Image with random noise"></canvas>
+            </div>
+            <p class="noise-verdict" id="noise-verdict" data-fooled="">–</p>
+          </div>
+          <div class="noise-side" id="noise-fgsm">
+            <h3>FGSM: ε · sign(∇<sub>x</sub>J)</h3>
+            <div class="noise-shots">
+              <canvas id="cv-noise-fgsm" width="28" height="28" role="img" aria-label="FGSM perturbation"></canvas>
+              <canvas id="cv-noise-adversarial" width="28" height="28" role="img" aria-label="Adversarial image"></canvas>
+            </div>
+            <p class="noise-verdict" id="noise-fgsm-verdict" data-fooled="">–</p>
+          </div>
+        </div>
+        <p class="hint">Every pixel moves by the same ε in both. Random signs mostly cancel out in the
+          network; the gradient's signs all push the loss the same way.</p>
+      </figure>
+
+      <figure class="terms" id="terms" data-panel="terms" part="panel terms" data-for="">
+        <figcaption class="figure-title">x′ = x + ε · sign(∇<sub>x</sub>J(θ, x, y)), term by term<span class="figure-eps" id="terms-eps"></span></figcaption>
+        <div class="term-row" id="term-row">
+          <button type="button" class="term" data-term="x" aria-describedby="term-text"><canvas id="cv-term-x" width="28" height="28"></canvas><span>x</span></button>
+          <button type="button" class="term" data-term="gradient" aria-describedby="term-text"><canvas id="cv-term-gradient" width="28" height="28"></canvas><span>∇<sub>x</sub>J</span></button>
+          <button type="button" class="term" data-term="sign" aria-describedby="term-text"><canvas id="cv-term-sign" width="28" height="28"></canvas><span>sign(∇<sub>x</sub>J)</span></button>
+          <button type="button" class="term" data-term="step" aria-describedby="term-text"><canvas id="cv-term-step" width="28" height="28"></canvas><span id="term-step-name">ε · sign(∇<sub>x</sub>J)</span></button>
+          <button type="button" class="term" data-term="adversarial" aria-describedby="term-text"><canvas id="cv-term-adversarial" width="28" height="28"></canvas><span>x′</span></button>
+        </div>
+        <p class="term-text" id="term-text" aria-live="polite">Point at a term, or focus it with Tab, to see what it is.</p>
+      </figure>
+
+      <figure class="sweep" data-panel="sweep" part="panel sweep">
+        <canvas id="sweep" class="sweep-chart" role="img" aria-label="Chart of the prediction against ε"></canvas>
+        <figcaption id="sweep-text" class="sweep-text">–</figcaption>
+      </figure>
+
+      <div data-panel="bars" part="panel bars">
+        <div class="bars">
+          <div>
+            <h3>Original: top 5</h3>
+            <ol id="bars-original" class="bar-list"></ol>
+          </div>
+          <div>
+            <h3>Adversarial: top 5</h3>
+            <ol id="bars-adversarial" class="bar-list"></ol>
+          </div>
+        </div>
+        <dl class="facts">
+          <div><dt>Label y of the gradient</dt><dd id="fact-label">–</dd></div>
+          <div><dt>Loss J for y</dt><dd id="fact-loss">–</dd></div>
+          <div><dt id="fact-eps-title">ε in pixel units</dt><dd id="fact-eps">–</dd></div>
+          <div><dt>L∞ of x′ − x</dt><dd id="fact-linf">–</dd></div>
+          <div><dt>Saved as an 8-bit PNG</dt><dd id="fact-png">–</dd></div>
+        </dl>
+      </div>
+    </section>
+
+    <section class="panel panel-model" id="column-model" aria-labelledby="model-title">
+      <h2 id="model-title">Model</h2>
+      <div data-panel="card" part="panel card">
+        <dl id="model-card" class="model-card"></dl>
+        <div id="measured" class="measured" hidden></div>
+        <dl id="speed" class="measured speed" hidden></dl>
+      </div>
+      <figure id="live" class="measured live" data-only="digits" data-panel="robustness" part="panel robustness" hidden>
+        <figcaption><h3 id="live-title">Measured here, in your browser</h3></figcaption>
+        <canvas id="robustness" class="robustness-chart" role="img" aria-labelledby="live-title"></canvas>
+        <p class="chart-legend"><span class="key key-fgsm"></span> FGSM <span class="key key-noise"></span> random ±ε noise <span class="key key-reference"></span> PyTorch</p>
+        <table id="live-figures" class="figures"></table>
+        <p id="live-text" aria-live="polite"></p>
+      </figure>
+      <div data-panel="upload" part="panel upload-model">
+        <div class="button-row">
+          <label class="button file-button">
+            Use your own model (.onnx)…
+            <input type="file" id="model-file" accept=".onnx,.json,application/json" multiple>
+          </label>
+          <button type="button" id="builtin" hidden>Back to the built-in model</button>
+        </div>
+        <div id="model-alert" class="alert alert-inline" role="alert" hidden>
+          <p id="model-alert-text"></p>
+          <button type="button" id="model-alert-close" class="quiet">Dismiss</button>
+        </div>
+        <details class="hint">
+          <summary>What kind of model?</summary>
+          <p>
+            An ONNX classifier that carries its own gradient graph: inputs <code>image</code> (float32
+            [1, C, H, W], pixels in [0, 1]; C = 1 or 3) and <code>label</code> (int64 [1]); outputs
+            <code>logits</code> [1, K], <code>loss</code> (cross-entropy) and <code>input_grad</code>
+            (∂loss/∂image). A [1, 1, 28, 28] model gets the digits (white on black); any other gets photos,
+            centre-cropped and scaled to its input. Pick a <code>model.json</code> with <code>"classes"</code>
+            along with it to name the classes. The file is read in your browser and never uploaded.
+          </p>
+        </details>
+      </div>
+    </section>
+  </div>
+
+  <div id="drop-overlay" class="drop-overlay" hidden><p>Drop the picture to attack it</p></div>
+</div>
+`;

@@ -1,0 +1,323 @@
+// One FGSM demo: the markup of every panel in a root (the widget's shadow root), its state, and the
+// wiring between its parts. Both the <fgsm-demo> element and the standalone page are this view.
+import { MARKUP, PANELS, DEFAULT_PANELS } from './template.js';
+import { SCALES, snapEps, parseEps } from './eps-scale.js';
+import { RequestTokens } from './request-token.js';
+import { StatusLine, Alerts } from './status.js';
+import { SweepChart } from './sweep-chart.js';
+import { RobustnessChart } from './robustness-chart.js';
+import { sharedEngine } from './engine.js';
+import { MODELS } from './models.js';
+import { cropFraction } from './crop.js';
+import { watchPictureSources } from './photo-input.js';
+import { chooseModel, fillPicker, loadCustom, useCustom, showDownload } from './model-lifecycle.js';
+import { setupDigits, selectTab, showTestDigit } from './digit-input.js';
+import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-panel.js';
+import { setupControls, configureGain, setEps, setTarget, resolveTarget } from './controls.js';
+import { runAttack, setupTerms } from './attack-view.js';
+import { runSweep } from './sweep.js';
+import { runRobustness } from './robustness.js';
+
+const CONTROLS = ['prev', 'next', 'random', 'find-fooled', 'eps', 'gain', 'model-file', 'builtin', 'tab-test', 'tab-draw', 'clear', 'photo-file'];
+
+let views = 0;
+
+export class DemoView {
+  /**
+   * @param {ShadowRoot} root where the markup goes
+   * @param {{assets: string, onResult: (detail: object) => void}} options `assets`: the URL of the
+   *   folder that holds pkg/ and models/.
+   */
+  constructor(root, { assets, onResult }) {
+    this.root = root;
+    this.assets = assets;
+    this.onResult = onResult;
+    this.customKey = `custom:${++views}`;
+    const template = document.createElement('template');
+    template.innerHTML = MARKUP;
+    root.append(template.content);
+    this.$ = (id) => root.getElementById(id);
+    this.tokens = new RequestTokens();
+    this.status = new StatusLine(this.$);
+    this.alerts = new Alerts(this.$);
+    this.panels = new Set(DEFAULT_PANELS);
+    this.pending = {};
+    this.modelSpec = MODELS[0].name;
+    this.loading = { model: { loaded: 0, total: 0 }, title: '' };
+    this.modelDownload = null;
+    this.waitingPicture = null;
+    this.engine = null;
+    this.started = false;
+    this.state = {
+      engine: null,
+      ready: false,
+      model: null,
+      loaded: new Map(),
+      customModel: null,
+      loading: null,
+      lastBuiltin: MODELS[0].name,
+      digits: null,
+      index: 0,
+      source: 'test',
+      drawings: 0,
+      photo: null,
+      photos: 0,
+      pixels: null,
+      imageKey: '',
+      image: null,
+      trueLabel: null,
+      eps: { digits: SCALES.digits.initial, photo: SCALES.photo.initial },
+      target: null,
+      gain: 'fit',
+      sweep: null,
+      speed: { gradientMs: null, forwardMs: null },
+    };
+    this.sweepChart = new SweepChart(this.$('sweep'), { max: SCALES.digits.max, onPick: (eps) => setEps(this, eps) });
+    this.robustnessChart = new RobustnessChart(this.$('robustness'), { max: SCALES.digits.max });
+    setupControls(this);
+    setupDigits(this);
+    setupTerms(this);
+    this.#setupModelChoice();
+    this.setEnabled(false);
+    this.applyPanels();
+  }
+
+  // --- what the host asks for -------------------------------------------------------------------
+
+  /** Which panels show: a list of names from PANELS (unknown names are reported). */
+  setPanels(list) {
+    const names = list.map((p) => p.trim()).filter(Boolean);
+    const unknown = names.filter((p) => !PANELS.includes(p));
+    if (unknown.length) this.alerts.show(`Unknown panel ${unknown.map((p) => `“${p}”`).join(', ')}: the panels are ${PANELS.join(', ')}.`);
+    this.panels = new Set(names.filter((p) => PANELS.includes(p)));
+    this.applyPanels();
+    if (this.state.ready) {
+      if (this.kind() === 'digits') selectTab(this, this.has('input') || !this.has('draw') ? this.state.source : 'draw', { focus: false });
+      runRobustness(this);
+      this.runAttack();
+      runSweep(this);
+    }
+  }
+
+  has(panel) {
+    return this.panels.has(panel);
+  }
+
+  applyPanels() {
+    for (const el of this.root.querySelectorAll('[data-panel]')) {
+      el.classList.toggle('panel-off', !el.dataset.panel.split(' ').some((p) => this.has(p)));
+    }
+    const columns = {
+      input: ['input', 'draw', 'upload'].some((p) => this.has(p)),
+      attack: ['controls', 'triptych', 'noise', 'terms', 'sweep', 'bars'].some((p) => this.has(p)),
+      model: ['card', 'robustness', 'upload'].some((p) => this.has(p)),
+    };
+    for (const [name, on] of Object.entries(columns)) this.$(`column-${name}`).classList.toggle('panel-off', !on);
+    this.$('layout').dataset.columns = Object.keys(columns).filter((c) => columns[c]).join(' ');
+    // Titles only where a column holds more than one thing to tell apart.
+    this.$('attack-title').classList.toggle('panel-off', !this.has('controls') || !columns.input);
+    this.$('model-title').classList.toggle('panel-off', !this.has('card'));
+    if (this.has('upload') && !this.watchingPictures) this.#watchPictures();
+  }
+
+  /** The model attribute: a shipped model's name or an ONNX file's URL. */
+  setModel(spec) {
+    this.modelSpec = spec || MODELS[0].name;
+    if (this.started) chooseModel(this, this.modelSpec);
+  }
+
+  /** The image attribute: a digit's or sample's number from 0, a sample's name, 'draw', or a picture's URL. */
+  chooseImage(image) {
+    if (!this.state.ready) {
+      this.pending.image = image;
+      return;
+    }
+    if (this.kind() === 'digits') {
+      if (image === 'draw') selectTab(this, 'draw', { focus: false });
+      else if (/^\d+$/.test(image)) {
+        this.state.source = 'test';
+        selectTab(this, 'test', { focus: false });
+        showTestDigit(this, Number(image));
+      } else this.alerts.show(`The image “${image}” is not a test digit: digit models take a digit’s number or “draw”.`);
+    } else {
+      const i = sampleIndex(this, image);
+      if (i >= 0) loadSample(this, i);
+      else if (/^[\w-]+$/.test(image)) this.alerts.show(`There is no sample photo “${image}”.`);
+      else loadPictureUrl(this, image);
+    }
+  }
+
+  setEpsText(text) {
+    if (!this.state.ready) {
+      this.pending.eps = text;
+      return;
+    }
+    try {
+      setEps(this, snapEps(this.kind(), parseEps(text)));
+    } catch (e) {
+      this.alerts.report(e);
+    }
+  }
+
+  setTargetText(text) {
+    if (!this.state.ready) {
+      this.pending.target = text;
+      return;
+    }
+    setTarget(this, resolveTarget(this, text));
+  }
+
+  setGain(gain) {
+    const value = gain === 'fit' || Number(gain) > 0 ? String(gain) : 'fit';
+    if (gain && value !== String(gain)) this.alerts.show(`The gain “${gain}” is not a positive number (or “fit”).`);
+    this.state.gain = value;
+    if (!this.state.ready) {
+      this.pending.gain = value;
+      return;
+    }
+    configureGain(this);
+    this.runAttack();
+  }
+
+  /** Starts the engine (shared by every widget on the page) and loads the model. */
+  start() {
+    if (this.started) return;
+    this.started = true;
+    this.$('fgsm').dataset.started = 'true';
+    this.engine = sharedEngine(new URL('pkg/', this.assets).href);
+    const client = this.engine.client;
+    // Only the newest request of each kind runs: dragging the slider or drawing never queues old work.
+    this.lanes = { attack: client.lane(), sweep: client.lane(), centre: client.lane(), search: client.lane(), decode: client.lane() };
+    this.$('poster-text').textContent = 'Loading the demo…';
+    fillPicker(this, this.modelSpec);
+    const stop = this.engine.onProgress(() => !this.state.engine && showDownload(this));
+    this.engine.ready.then(
+      (info) => {
+        this.state.engine = info;
+        stop();
+      },
+      stop,
+    );
+    if (location.protocol === 'file:') {
+      this.status.set('error', 'This page must be served by a web server: browsers do not load modules or WebAssembly from file:// pages.');
+      return;
+    }
+    chooseModel(this, this.modelSpec);
+  }
+
+  /** Shows the panels (once a model is ready) instead of the poster. */
+  showLayout(on) {
+    this.$('layout').hidden = !on;
+    this.$('poster').hidden = on;
+  }
+
+  /** The poster's still picture before the widget starts: the sample photo, when it names one. */
+  setPoster(url) {
+    const img = this.$('poster-image');
+    img.hidden = !url;
+    if (url) img.src = url;
+  }
+
+  // --- shared by the parts ------------------------------------------------------------------------
+
+  kind = () => this.state.model?.kind ?? 'digits';
+  scale = () => SCALES[this.kind()];
+  fmtEps = (eps) => this.scale().key(eps);
+  className = (c) => this.state.model?.classes[c] ?? String(c);
+  cropFractionOf = (model) => cropFraction(model.card, model.info.inputShape);
+
+  setEnabled(on) {
+    for (const id of CONTROLS) this.$(id).disabled = !on;
+    for (const button of this.root.querySelectorAll('#samples button, #target-suggest button')) button.disabled = !on;
+    if (this.picker) this.picker.disabled = !on;
+    if (on && this.state.model?.kind === 'digits' && !this.state.digits) this.$('tab-test').disabled = true;
+  }
+
+  /** Attack a new image (or the same one with a new model or target). */
+  setImage(pixels, { trueLabel, key, image }) {
+    const { state } = this;
+    state.pixels = pixels;
+    state.trueLabel = trueLabel;
+    state.imageKey = key;
+    state.image = image;
+    state.sweep = null;
+    this.runAttack();
+    runSweep(this);
+  }
+
+  runAttack() {
+    return runAttack(this);
+  }
+
+  /** The fgsm-result event's detail: what the reader sees now. */
+  emitResult({ eps, label, probability, adversarialLabel, adversarialProbability, target, fooled, image }) {
+    const m = this.state.model;
+    this.onResult({
+      model: m.custom ? m.fileName : m.pickName,
+      eps,
+      label,
+      labelName: this.className(label),
+      probability,
+      adversarialLabel,
+      adversarialName: this.className(adversarialLabel),
+      adversarialProbability,
+      targeted: target !== null,
+      target,
+      targetName: target === null ? null : this.className(target),
+      fooled,
+      image,
+      kind: m.kind,
+    });
+  }
+
+  #setupModelChoice() {
+    const { $ } = this;
+    $('model-select').addEventListener('change', (e) => {
+      const value = e.target.value;
+      if (value === 'custom' && this.state.customModel) useCustom(this);
+      else chooseModel(this, value);
+    });
+    $('builtin').addEventListener('click', () => chooseModel(this, this.state.lastBuiltin));
+    $('model-file').addEventListener('change', async (event) => {
+      const input = event.target;
+      const files = [...input.files];
+      input.value = ''; // picking the same file again must fire again
+      if (!files.length) return;
+      const onnxFile = files.find((f) => /\.onnx$/i.test(f.name)) ?? files.find((f) => !/\.json$/i.test(f.name));
+      const cardFile = files.find((f) => /\.json$/i.test(f.name));
+      if (!onnxFile) {
+        this.alerts.show('Pick an .onnx file (a model.json may come along with it, to name the classes).', 'model-alert');
+        return;
+      }
+      let card = null;
+      if (cardFile) {
+        try {
+          card = JSON.parse(await cardFile.text());
+        } catch (e) {
+          this.alerts.show(`${cardFile.name} is not valid JSON (${e.message}); the page keeps using ${this.state.model.name}.`, 'model-alert');
+          return;
+        }
+      }
+      await loadCustom(this, onnxFile, card);
+    });
+  }
+
+  #watchPictures() {
+    this.watchingPictures = true;
+    watchPictureSources({
+      fileInput: this.$('photo-file'),
+      overlay: this.$('drop-overlay'),
+      accepting: () => this.has('upload') && (MODELS.some((m) => m.kind === 'photo') || this.state.model?.kind === 'photo'),
+      onPicture: (file, meta) => {
+        if (this.state.ready && this.state.model.kind === 'photo') return usePicture(this, file, meta);
+        // Brought to the digits, or while a model loads: switch to the photo classifier (unless
+        // it is already on its way) and use the picture once it is ready.
+        this.waitingPicture = { file, meta };
+        const photoModel = MODELS.find((m) => m.kind === 'photo');
+        if (photoModel && this.state.loading !== photoModel.name) chooseModel(this, photoModel.name);
+      },
+      onProblem: (message) => this.alerts.show(message, this.state.model?.kind === 'photo' ? 'photo-alert' : 'alert'),
+    });
+  }
+}
+
