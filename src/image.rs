@@ -40,7 +40,8 @@ fn to_rgba(values: &[f32], channels: usize, map: impl Fn(f32) -> f32) -> Result<
     }
     let n = values.len() / channels;
     let byte = |v: f32| (map(v).clamp(0.0, 1.0) * 255.0).round() as u8;
-    let mut rgba = Vec::with_capacity(4 * n);
+    let bytes = n.checked_mul(4).ok_or_else(|| Error::Image(format!("{n} pixels are too many for RGBA bytes")))?;
+    let mut rgba = Vec::with_capacity(bytes);
     for i in 0..n {
         for c in 0..3 {
             rgba.push(byte(values[(c % channels) * n + i]));
@@ -59,7 +60,8 @@ const MNIST_BOX: usize = 20;
 /// 28×28 image so that its centre of mass falls on the centre (LeCun et al.'s description of the
 /// database). `ink` is one value in [0, 1] a pixel, row-major `width`×`height`.
 pub fn centre_digit(ink: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
-    if width == 0 || height == 0 || ink.len() != width * height {
+    // Checked: on wasm32 a usize is 32 bits, and 65536 × 65536 would wrap to 0.
+    if width == 0 || height == 0 || width.checked_mul(height) != Some(ink.len()) {
         return Err(Error::Image(format!("{} values do not make a {width}×{height} image", ink.len())));
     }
     if let Some(bad) = ink.iter().find(|v| !v.is_finite()) {
@@ -155,6 +157,18 @@ mod tests {
         let cx: f32 = digit.iter().enumerate().map(|(i, v)| v * ((i % 28) as f32 + 0.5)).sum::<f32>() / mass;
         let cy: f32 = digit.iter().enumerate().map(|(i, v)| v * ((i / 28) as f32 + 0.5)).sum::<f32>() / mass;
         assert!((cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5, "centre of mass at ({cx}, {cy})");
+    }
+
+    #[test]
+    fn sizes_whose_product_overflows_are_errors_not_panics() {
+        // 65536 × 65536 is 2^32: 0 in a 32-bit usize (wasm32), which once matched an empty buffer.
+        for (w, h) in [(65536, 65536), (1 << 31, 2), (usize::MAX, usize::MAX), (usize::MAX, 1), (3, 0)] {
+            for ink in [&[][..], &[1.0; 16][..]] {
+                let err = centre_digit(ink, w, h).unwrap_err();
+                assert!(err.to_string().contains("do not make"), "{w}×{h}: {err}");
+            }
+        }
+        assert!(centre_digit(&[1.0; 16], 4, 4).is_ok());
     }
 
     #[test]
