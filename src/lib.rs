@@ -8,7 +8,9 @@ pub mod attack;
 pub mod digits;
 pub mod error;
 pub mod image;
+pub mod limits;
 pub mod model;
+pub mod onnx_check;
 pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
