@@ -432,6 +432,13 @@ fn check_node(node: &pb::NodeProto, cx: &Context) -> std::result::Result<(), Str
     if given < needed {
         return Err(format!("it has {given} inputs; it needs at least {needed}"));
     }
+    // Extra inputs are no better: a Transpose with nothing to move returns its inputs as its
+    // outputs, two for one (tract-hir `ops/expandable.rs:138`, index out of bounds).
+    if let Some(most) = most_inputs(op)
+        && given > most
+    {
+        return Err(format!("it has {given} inputs; it takes at most {most}"));
+    }
     let input_ranks = |i: usize| node.input.get(i).map(|name| cx.ranks_of(name)).unwrap_or_default();
 
     if WINDOW_OPS.contains(&op) || op.starts_with("Global") {
@@ -592,6 +599,36 @@ fn required_inputs(op: &str, opset: i64) -> usize {
         _ if BROADCAST_OPS.contains(&op) => 2,
         _ => 1,
     }
+}
+
+/// Inputs an operator can take, from the ONNX operator specifications (all opsets); `None` for the
+/// variadic ones and those not listed.
+fn most_inputs(op: &str) -> Option<usize> {
+    Some(match op {
+        "Sum" | "Max" | "Min" | "Mean" | "Concat" => return None,
+        "Where"
+        | "OneHot"
+        | "Conv"
+        | "ConvTranspose"
+        | "Gemm"
+        | "Clip"
+        | "Dropout"
+        | "InstanceNormalization"
+        | "DequantizeLinear"
+        | "QuantizeLinear"
+        | "Range"
+        | "Tile" => 3,
+        "Pad" | "Resize" | "ConvInteger" | "MatMulInteger" => 4,
+        "Slice" | "BatchNormalization" => 5,
+        "MatMul" | "Reshape" | "Expand" | "Gather" | "GatherElements" | "GatherND" | "PRelu" | "Squeeze"
+        | "Unsqueeze" | "Split" | "CumSum" | "Upsample" => 2,
+        "Constant" => 0,
+        _ if REDUCE_OPS.contains(&op) => 2,
+        _ if BROADCAST_OPS.contains(&op) => 2,
+        _ if SAME_RANK_OPS.contains(&op) => 1,
+        "Transpose" | "Flatten" | "Shape" | "Size" | "Hardmax" | "ArgMax" | "ArgMin" | "Not" | "IsNaN" | "IsInf" => 1,
+        _ => return None,
+    })
 }
 
 /// Kernel, strides, dilations, pads and groups of a sliding-window operator.
