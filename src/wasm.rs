@@ -1,11 +1,13 @@
 //! Every `#[wasm_bindgen]` item of the crate. Each one converts JS values to core types, calls the
 //! core, and converts the result or the error back; no logic lives here.
 
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8ClampedArray};
+use std::ops::ControlFlow;
+
+use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint8ClampedArray};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{attack, error::Error, image, model};
+use crate::{attack, error::Error, image, model, session};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -62,7 +64,8 @@ impl Model {
         object(&[("loss", gradient.loss.into()), ("grad", Float32Array::from(&gradient.grad[..]).into())])
     }
 
-    /// `fgsm(pixels, eps, { label, targeted })` → `{ adversarial, perturbation, probs, label, loss }`.
+    /// `fgsm(pixels, eps, { label, targeted })` → `{ adversarial, perturbation, probs, label, loss }`
+    /// (and the fields of `Session.attack`'s result): the one-step shorthand without a session.
     pub fn fgsm(&self, pixels: &[f32], eps: f32, options: JsValue) -> Result<Object, JsValue> {
         let options: FgsmOptions = if options.is_undefined() || options.is_null() {
             FgsmOptions::default()
@@ -70,15 +73,169 @@ impl Model {
             serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&format!("fgsm options: {e}")))?
         };
         let options = attack::FgsmOptions { label: options.label.map(|l| l as usize), targeted: options.targeted };
-        let result = attack::fgsm(&self.0, pixels, eps, options)?;
-        object(&[
-            ("adversarial", Float32Array::from(&result.adversarial[..]).into()),
-            ("perturbation", Float32Array::from(&result.perturbation[..]).into()),
-            ("probs", Float32Array::from(&result.probs[..]).into()),
-            ("label", (result.label as u32).into()),
-            ("loss", result.loss.into()),
-        ])
+        adversarial_object(&attack::fgsm(&self.0, pixels, eps, options)?)
     }
+
+    /// `session(pixels)`: sets the image once (one forward pass) for `predict`, `inputGradient` and
+    /// `attack` without sending it again.
+    pub fn session(&self, pixels: &[f32]) -> Result<Session, JsValue> {
+        Ok(Session(self.0.session(pixels)?))
+    }
+}
+
+/// One image and what the model computed for it: the clean probabilities, the gradients taken per
+/// label (see `session::Session`).
+#[wasm_bindgen]
+pub struct Session(session::Session);
+
+/// `attack`'s options: `{ method, eps, alpha, steps, norm, momentum, seed, target, label }`; only
+/// `eps` is required. `target` makes the attack targeted; `label` attacks that class untargeted;
+/// neither attacks the model's prediction.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AttackOptions {
+    method: Option<String>,
+    eps: f32,
+    alpha: Option<f32>,
+    steps: Option<u32>,
+    norm: Option<String>,
+    momentum: Option<f32>,
+    seed: Option<u64>,
+    target: Option<u32>,
+    label: Option<u32>,
+}
+
+fn attack_options(options: JsValue) -> Result<attack::Options, JsValue> {
+    let o: AttackOptions =
+        serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&format!("attack options: {e}")))?;
+    let label = match (o.target, o.label) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Options("give `target` (targeted) or `label` (untargeted), not both".into()).into());
+        }
+        (Some(target), None) => session::Label::Targeted(target as usize),
+        (None, Some(label)) => session::Label::Untargeted(label as usize),
+        (None, None) => session::Label::Predicted,
+    };
+    Ok(attack::Options {
+        method: o.method.as_deref().unwrap_or("fgsm").parse()?,
+        eps: o.eps,
+        alpha: o.alpha,
+        steps: o.steps.map(|s| s as usize),
+        norm: o.norm.as_deref().map(str::parse::<attack::Norm>).transpose()?,
+        momentum: o.momentum,
+        seed: o.seed.unwrap_or(0),
+        label,
+    })
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// The clean image's probabilities, computed when the image was set (no pass).
+    pub fn predict(&self) -> Vec<f32> {
+        self.0.predict().to_vec()
+    }
+
+    /// The model's class for the clean image.
+    #[wasm_bindgen(getter)]
+    pub fn prediction(&self) -> u32 {
+        self.0.prediction() as u32
+    }
+
+    /// → `{ loss, grad }` at the clean image for `label`; one gradient pass per label, then none.
+    #[wasm_bindgen(js_name = inputGradient)]
+    pub fn input_gradient(&mut self, label: f64) -> Result<Object, JsValue> {
+        let label = self.0.model().check_label(js_label(label)?)?;
+        let gradient = self.0.gradient(label)?;
+        object(&[("loss", gradient.loss.into()), ("grad", Float32Array::from(&gradient.grad[..]).into())])
+    }
+
+    /// `attack(options, progress?)` → `{ adversarial, perturbation, probs, label, targeted, loss,
+    /// losses, steps, params }`. `progress({ step, steps, loss, predicted })` is called for every
+    /// iterate; returning `false` stops the attack, whose result is then the last iterate.
+    pub fn attack(&mut self, options: JsValue, progress: Option<Function>) -> Result<Object, JsValue> {
+        let options = attack_options(options)?;
+        let mut thrown = None;
+        let result = self.0.attack_with_progress(&options, |p| {
+            let Some(progress) = &progress else { return ControlFlow::Continue(()) };
+            match progress_object(p).and_then(|p| progress.call1(&JsValue::NULL, &p)) {
+                Ok(answer) if answer.as_bool() == Some(false) => ControlFlow::Break(()),
+                Ok(_) => ControlFlow::Continue(()),
+                Err(e) => {
+                    thrown = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        match thrown {
+            Some(e) => Err(e),
+            None => adversarial_object(&result),
+        }
+    }
+
+    /// `attackSteps(options)` → an `AttackSteps` to drive with `step()`, for a worker that returns
+    /// to its event loop between steps (to hear "cancel").
+    #[wasm_bindgen(js_name = attackSteps)]
+    pub fn attack_steps(&mut self, options: JsValue) -> Result<AttackSteps, JsValue> {
+        Ok(AttackSteps(self.0.attack_steps(&attack_options(options)?)?))
+    }
+}
+
+/// An attack under way (candle's llama2-c shape: one call per step).
+#[wasm_bindgen]
+pub struct AttackSteps(attack::Attack);
+
+#[wasm_bindgen]
+impl AttackSteps {
+    /// Evaluates the next iterate → `{ step, steps, loss, predicted }`, or `undefined` when done.
+    pub fn step(&mut self) -> Result<JsValue, JsValue> {
+        match self.0.step()? {
+            Some(p) => Ok(progress_object(&p)?.into()),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> bool {
+        self.0.is_done()
+    }
+
+    /// The last iterate evaluated, as `Session.attack` returns it.
+    pub fn result(&self) -> Result<Object, JsValue> {
+        adversarial_object(&self.0.result()?)
+    }
+}
+
+fn progress_object(p: &attack::Progress) -> Result<Object, JsValue> {
+    object(&[
+        ("step", (p.step as u32).into()),
+        ("steps", (p.steps as u32).into()),
+        ("loss", p.loss.into()),
+        ("predicted", (p.predicted as u32).into()),
+    ])
+}
+
+fn adversarial_object(a: &attack::Adversarial) -> Result<Object, JsValue> {
+    let p = &a.params;
+    let params = object(&[
+        ("method", p.method.name().into()),
+        ("eps", p.eps.into()),
+        ("alpha", p.alpha.into()),
+        ("steps", (p.steps as u32).into()),
+        ("norm", p.norm.to_string().into()),
+        ("momentum", p.momentum.into()),
+        ("seed", (p.seed as f64).into()),
+    ])?;
+    object(&[
+        ("adversarial", Float32Array::from(&a.adversarial[..]).into()),
+        ("perturbation", Float32Array::from(&a.perturbation[..]).into()),
+        ("probs", Float32Array::from(&a.probs[..]).into()),
+        ("label", (a.label as u32).into()),
+        ("targeted", a.targeted.into()),
+        ("loss", a.loss.into()),
+        ("losses", Float32Array::from(&a.losses[..]).into()),
+        ("steps", (a.steps as u32).into()),
+        ("params", params.into()),
+    ])
 }
 
 /// RGBA bytes of a canvas → CHW pixels in [0, 1] (luminance when `channels` is 1).
