@@ -210,19 +210,18 @@ fn eval(
         println!();
     }
     for p in &params {
-        println!(
-            "{}: {} steps, norm {}, α = {} at ε = {}{}",
-            p.method,
-            p.steps,
-            p.norm,
-            p.alpha,
-            p.eps,
-            match p.method {
-                Method::MiFgsm => format!(", μ = {}", p.momentum),
-                Method::Pgd | Method::Noise => format!(", seed {}", p.seed),
-                _ => String::new(),
+        let how = match p.method {
+            Method::Fgsm | Method::Fgm => format!("one step of ε, norm {}", p.norm),
+            Method::Noise => format!("random, norm {}, seed {}", p.norm, p.seed),
+            Method::Bim => format!("{} steps, norm {}, α = {}", p.steps, p.norm, p.alpha),
+            Method::Pgd => {
+                format!("{} steps, norm {}, α = {} at ε = {}, seed {}", p.steps, p.norm, p.alpha, p.eps, p.seed)
             }
-        );
+            Method::MiFgsm => {
+                format!("{} steps, norm {}, α = {} at ε = {}, μ = {}", p.steps, p.norm, p.alpha, p.eps, p.momentum)
+            }
+        };
+        println!("{}: {how}", p.method);
     }
     Ok(())
 }
