@@ -184,12 +184,13 @@ fn eval(
             .iter()
             .map(|p| {
                 json!({ "method": p.method.name(), "norm": p.norm.to_string(), "steps": p.steps,
-                        "alpha_at_last_eps": p.alpha, "momentum": p.momentum, "seed": p.seed })
+                        "alpha_at_last_eps": num(p.alpha), "momentum": num(p.momentum), "seed": p.seed })
             })
             .collect();
         let report = json!({
             "model": model_path, "digits": digits.len(), "clean_accuracy": accuracy,
-            "label": "the model's prediction", "eps": eps_list, "error": by_method, "params": params,
+            "label": "the model's prediction", "eps": eps_list.iter().copied().map(num).collect::<Vec<_>>(),
+            "error": by_method, "params": params,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
@@ -345,12 +346,13 @@ fn attack(model: &Model, input: &PathBuf, options: &Options, out: &PathBuf, json
     let (linf, l2) = (Norm::Linf.distance(&adv.adversarial, &pixels), Norm::L2.distance(&adv.adversarial, &pixels));
     if json {
         let report = json!({
-            "method": params.method.name(), "eps": params.eps, "alpha": params.alpha, "steps": params.steps,
-            "norm": params.norm.to_string(), "momentum": params.momentum, "seed": params.seed,
+            "method": params.method.name(), "eps": num(params.eps), "alpha": num(params.alpha), "steps": params.steps,
+            "norm": params.norm.to_string(), "momentum": num(params.momentum), "seed": params.seed,
             "label": adv.label, "targeted": adv.targeted,
-            "clean": { "class": clean.0, "probability": clean.1 },
-            "adversarial": { "class": adversarial.0, "probability": adversarial.1 },
-            "losses": adv.losses, "linf": linf, "l2": l2, "out": out,
+            "clean": { "class": clean.0, "probability": num(clean.1) },
+            "adversarial": { "class": adversarial.0, "probability": num(adversarial.1) },
+            "losses": adv.losses.iter().copied().map(num).collect::<Vec<_>>(), "linf": num(linf), "l2": num(l2),
+            "out": out,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -455,6 +457,11 @@ fn forward_only(path: &PathBuf, out: &PathBuf) -> AnyResult<()> {
     std::fs::write(out, proto.encode_to_vec())?;
     println!("wrote {} ({nodes} nodes)", out.display());
     Ok(())
+}
+
+/// An f32 as the f64 with the same shortest decimal form, so JSON shows 0.2 rather than 0.2000000029.
+fn num(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::NAN)
 }
 
 fn time<E>(f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
