@@ -15,6 +15,9 @@ const FIXTURES = join(REPO, 'tests', 'browser', 'fixtures');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript' };
 const PHOTO = existsSync(join(SITE, 'models', 'efficientnet-lite0', 'model.json'));
 const needsPhotoModel = { skip: PHOTO ? false : 'site/models/efficientnet-lite0/ is missing' };
+const CARD = PHOTO ? JSON.parse(readFileSync(join(SITE, 'models', 'efficientnet-lite0', 'model.json'), 'utf8')) : null;
+/** The number of the sample photo whose file is `name`.png (what the widget's image="name" picks). */
+const sampleIndex = (name) => CARD.samples.findIndex((s) => s.file.split('/').pop().replace(/\.[^.]*$/, '') === name);
 
 let env;
 before(async () => {
@@ -172,9 +175,9 @@ test('model, image and eps as a photo model, a sample name and grey levels; an i
     a.image = 'coffee';
     a.eps = '2/255';
   });
-  await ready(page, 'a', 'sample:1@2/255');
-  const card = JSON.parse(readFileSync(join(SITE, 'models', 'efficientnet-lite0', 'model.json'), 'utf8'));
-  const coffee = card.samples[1];
+  await ready(page, 'a', `sample:${sampleIndex('coffee')}@2/255`);
+  const card = CARD;
+  const coffee = card.samples[sampleIndex('coffee')];
   assert.equal(await text(page, '#a #original-pred'), coffee.predicted.class);
   assert.match(await text(page, '#a #eps-value'), /^2\/255 = 0\.0078$/);
   const r = await lastResult(page, 'a');
@@ -191,7 +194,7 @@ test('model, image and eps as a photo model, a sample name and grey levels; an i
   await page.evaluate(() => (document.getElementById('a').image = '../models/efficientnet-lite0/samples/rocket.png'));
   await ready(page, 'a', 'photo:1@2/255');
   assert.match(await text(page, '#a #photo-caption'), /^rocket\.png/);
-  assert.equal(await text(page, '#a #original-pred'), card.samples[3].predicted.class);
+  assert.equal(await text(page, '#a #original-pred'), card.samples[sampleIndex('rocket')].predicted.class);
   assert.equal(page.workers.length, 1);
   await assertClean(page);
   await page.close();
@@ -301,7 +304,7 @@ test('a widget far below the fold loads only when scrolled near, with a poster u
   await page.evaluate((y) => scrollTo(0, y), top - 1.5 * 700);
   await page.waitForSelector('#far #status[data-state="loading"], #far #status[data-state="ready"]', { state: 'attached', timeout: 10_000 });
   assert.equal(page.workers.length, 1);
-  await page.waitForSelector('#far #results[data-for="sample:1@2/255"]', { timeout: 120_000 });
+  await page.waitForSelector(`#far #results[data-for="sample:${sampleIndex('coffee')}@2/255"]`, { timeout: 120_000 });
   assert.ok(await page.isHidden('#far #poster'), 'the poster gives way to the widget');
   await assertClean(page);
   await page.close();
@@ -313,7 +316,7 @@ test('widgets in an article at 1280 and 360 px', needsPhotoModel, async () => {
     ['phone', { width: 360, height: 780 }, { deviceScaleFactor: 2, isMobile: true, hasTouch: true }],
   ]) {
     const page = await openFixture('gallery.html', { viewport, ...extra });
-    await page.waitForSelector('#w-photo #results[data-for="sample:1@2/255"]', { timeout: 120_000 });
+    await page.waitForSelector(`#w-photo #results[data-for="sample:${sampleIndex('coffee')}@2/255"]`, { timeout: 120_000 });
     await page.waitForSelector('#w-noise #noise[data-for="test:0"]');
     await page.waitForSelector('#w-terms #terms[data-for="test:0"]');
     await page.waitForSelector('#w-robust #live[data-state="done"]', { timeout: 120_000 });

@@ -65,6 +65,7 @@ test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   assert.equal(await text(page, '#bars-adversarial li:first-child .bar-class'), adversarial);
   assert.match(await text(page, '#fact-eps'), /63\.8 grey levels/);
   assert.match(await text(page, '#fact-linf'), /^0\.250 /, 'MNIST has black pixels, which move by the full ε');
+  await page.waitForSelector(`#sweep-text[data-for="test:${index}"]`);
   assert.match(await text(page, '#sweep-text'), /ε = 0\.\d{3}/, 'the chart names the smallest ε that fools this digit');
   assert.match(await text(page, '#eps-value'), /^0\.250 \(63\.8\/255\)$/);
 

@@ -113,7 +113,8 @@ function showResult(v, r, about) {
   if (about.key.startsWith('drawing')) showDrawingReadout(v, original, adversarial, r, about);
   if (r.noise) showNoise(v, r, { original, adversarial, target, key: about.key });
   if (r.terms) showTerms(v, r, { eps, target, key: about.key });
-  for (const id of ['noise-eps', 'terms-eps']) $(id).textContent = ` (ε = ${v.fmtEps(eps)})`;
+  $('noise-eps').textContent = ` = ${v.fmtEps(eps)}`;
+  $('terms-eps').textContent = ` (ε = ${v.fmtEps(eps)})`;
 
   const results = $('results');
   results.dataset.for = `${about.key}@${v.fmtEps(eps)}`;

@@ -12,7 +12,7 @@
  *   accuracy: share of clean digits read correctly; error[j]: share misread after FGSM at
  *   epsilons[j] with y = the model's own prediction (model.json's definition of `fgsm_error`).
  */
-export async function measureRobustness(call, digits, epsilons, { batch = 25, onProgress = () => {}, cancelled = () => false } = {}) {
+export async function measureRobustness(call, digits, epsilons, { batch = 10, onProgress = () => {}, cancelled = () => false } = {}) {
   const size = digits.side * digits.side;
   let correct = 0;
   const wrong = epsilons.map(() => 0);
