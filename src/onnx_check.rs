@@ -525,6 +525,27 @@ fn check_node(node: &pb::NodeProto, cx: &Context) -> std::result::Result<(), Str
                 check_axis(axis, &input_ranks(0), false, false, "axis")?;
             }
         }
+        // Axes out of range or repeated make tract-hir `ops/array/squeeze.rs:20` remove past the end.
+        "Squeeze" | "Unsqueeze" => {
+            if let Some(axes) = reduce_axes(node, &cx.constants)? {
+                let ranks: Vec<usize> = if op == "Squeeze" {
+                    input_ranks(0)
+                } else {
+                    input_ranks(0).iter().map(|r| r + axes.len()).collect()
+                };
+                for &axis in &axes {
+                    check_axis(axis, &ranks, false, true, "axis")?;
+                }
+                for rank in ranks {
+                    let mut resolved: Vec<i64> =
+                        axes.iter().map(|&a| if a < 0 { a + rank as i64 } else { a }).collect();
+                    resolved.sort_unstable();
+                    if resolved.windows(2).any(|w| w[0] == w[1]) {
+                        return Err(format!("its axes {axes:?} name an axis twice"));
+                    }
+                }
+            }
+        }
         // tract-hir `ops/matmul.rs:99` inserts into the shape of a scalar operand at index 1.
         "MatMul" | "MatMulInteger" => {
             for i in 0..2 {

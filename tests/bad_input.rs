@@ -118,7 +118,7 @@ fn wrong_pixels_labels_and_eps_are_errors() {
 use pb::tensor_shape_proto::{Dimension, dimension::Value as Dim};
 
 /// (file name, what our error must say).
-const TRACT_PANICS: [(&str, &str); 9] = [
+const TRACT_PANICS: [(&str, &str); 10] = [
     ("reduce-axis-out-of-range.onnx", "axis 7 is out of range for an input of rank 4"),
     ("negative-pad.onnx", "negative pads"),
     ("softmax-empty-input.onnx", "has no name"),
@@ -128,6 +128,7 @@ const TRACT_PANICS: [(&str, &str); 9] = [
     ("matmul-scalar.onnx", "scalar"),
     ("conv-transpose-pads-beyond-kernel.onnx", "more than the kernel's field"),
     ("transpose-two-inputs.onnx", "it takes at most 1"),
+    ("squeeze-axis-out-of-range.onnx", "axis 5 is out of range for an input of rank 4"),
 ];
 
 fn value(name: &str, elem_type: i32, dims: &[i64]) -> pb::ValueInfoProto {
@@ -231,6 +232,9 @@ fn tract_panic_fixture(file: &str) -> Vec<u8> {
         ),
         "transpose-two-inputs.onnx" => {
             tiny_model(node("Transpose", &["s", "label"], "logits", vec![]), vec![floats("s", &[], &[2.0])], 13)
+        }
+        "squeeze-axis-out-of-range.onnx" => {
+            tiny_model(node("Squeeze", &["image", "axes"], "logits", vec![]), vec![int64s("axes", &[1], &[5])], 13)
         }
         other => panic!("no fixture {other}"),
     }
