@@ -250,6 +250,10 @@ test('the widget figures start when scrolled to, draw, emit fgsm-result and the 
     const d = await firstResult(page, id);
     assert.equal(d.model, 'mnist', id);
   }
+  // Test digit 8, a confident "3", is misread after FGSM at ε = 0.25 (random ±ε noise leaves it a 3).
+  const three = await page.evaluate(() => document.getElementById('demo-noise').result);
+  assert.equal(three.labelName, '3');
+  assert.equal(three.fooled, true);
   await resultAfter(page, 'demo-terms', 'eps', '0.1', (d) => assert.ok(Math.abs(d.eps - 0.1) < 1e-6));
 
   // Figure 7: targeted at "Persian cat".
