@@ -190,7 +190,8 @@ export class DemoView {
     this.lanes = { attack: client.lane(), sweep: client.lane(), centre: client.lane(), search: client.lane(), decode: client.lane() };
     this.$('poster-text').textContent = 'Loading the demo…';
     fillPicker(this, this.modelSpec);
-    const stop = this.engine.onProgress(() => !this.state.engine && showDownload(this));
+    // The engine's download shows while this widget waits for a model (not over an error).
+    const stop = this.engine.onProgress(() => !this.state.engine && this.state.loading && showDownload(this));
     this.engine.ready.then(
       (info) => {
         this.state.engine = info;
