@@ -66,6 +66,17 @@ fn efficientnet_matches_pytorch_autograd_on_the_fixture_photo() {
 }
 
 #[test]
+fn shipped_model_is_the_compact_one_the_fixture_was_made_from() {
+    // int8 weights dequantized in the graph keep the file small enough for a fast first load
+    // (issue 8: ≤ 6 MB raw); the golden values come from this very file's weights.
+    let bytes = std::fs::read(repo_path("models/efficientnet-lite0/model.onnx")).unwrap();
+    assert!(bytes.len() <= 6_000_000, "model.onnx is {} bytes", bytes.len());
+    assert!(bytes.windows(16).any(|w| w == b"DequantizeLinear"), "no DequantizeLinear in model.onnx");
+    let golden = golden();
+    assert_eq!(golden["model_bytes"].as_u64(), Some(bytes.len() as u64), "fixture made from another model.onnx");
+}
+
+#[test]
 fn targeted_fgsm_moves_the_photo_towards_the_target() {
     let model = model();
     let x = fixture_pixels();

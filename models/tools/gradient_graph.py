@@ -26,7 +26,9 @@ Sigmoid, HardSigmoid, HardSwish, Tanh, Gemm, MatMul, Add, Sub, Mul, Div, Neg,
 Flatten, Reshape, Squeeze, Unsqueeze, Transpose, GlobalAveragePool,
 AveragePool (no padding), MaxPool (non-overlapping windows, no padding),
 BatchNormalization (inference), Identity, Dropout.  Anything else on the path
-from image to logits stops the tool with an error naming the op.
+from image to logits stops the tool with an error naming the op.  Weights may be
+DequantizeLinear of constant integers (quantize_weights.py): the gradient is then that of
+the dequantized network, and flipped backward kernels are stored as integers too.
 """
 
 import argparse
@@ -199,22 +201,63 @@ def add_gradient_graph(model):
             if "value" in a:
                 const_values[n.output[0]] = numpy_helper.to_array(a["value"])
 
+    # DequantizeLinear of constants (integer weights): the integers, scales, zero points and
+    # axis, and the float32 values every runtime computes from them, (q − zero)·scale.
+    dequantized = {}
+    for n in graph.node:
+        if n.op_type == "DequantizeLinear" and all(x in const_values for x in n.input if x):
+            q = const_values[n.input[0]]
+            scale = const_values[n.input[1]].astype(np.float32)
+            zero = const_values[n.input[2]] if len(n.input) > 2 and n.input[2] else None
+            axis = int(_attrs(n).get("axis", 1))
+            axis = axis + q.ndim if axis < 0 else axis
+            shape = [1] * q.ndim
+            if scale.size > 1:
+                shape[axis] = scale.size
+            zf = 0 if zero is None else zero.astype(np.float32).reshape(shape)
+            const_values[n.output[0]] = (q.astype(np.float32) - zf) * scale.reshape(shape)
+            dequantized[n.output[0]] = (q, scale, zero, axis)
+
     def constant(name, what):
         if name not in const_values:
             raise UnsupportedModel(f"{what} ('{name}') must be an initializer or Constant")
         return const_values[name]
 
-    def backward_kernel(weight, ws, group):
+    def rearrange(w, ws, group):
         """[M, C/G, k…] → [C, M/G, k…]: channels swapped within each group, space flipped."""
+        m, cg = ws[0], ws[1]
+        w = w.reshape([group, m // group, cg] + list(ws[2:])).swapaxes(1, 2)
+        w = w.reshape([group * cg, m // group] + list(ws[2:]))
+        return np.ascontiguousarray(np.flip(w, axis=tuple(range(2, len(ws)))))
+
+    def backward_kernel(weight, ws, group):
+        """The kernel of the stride-1 input-gradient Conv: rearrange() of the forward weight."""
         m, cg = ws[0], ws[1]
         if group == 1 and all(k_ == 1 for k_ in ws[2:]):
             # 1×1: nothing to flip, and a Transpose node (folded by the runtime at load) keeps the
             # file from storing the largest weights twice.
             return b.node("Transpose", [weight], "conv_wt", perm=[1, 0] + list(range(2, len(ws))))
+        if weight in dequantized:
+            # Weights stored as integers: store the rearranged integers too, with the same scales,
+            # so the backward kernel holds exactly the forward pass's dequantized values.
+            q, scale, zero, axis = dequantized[weight]
+            q = rearrange(q, ws, group)
+            if scale.size == 1:
+                axis_b = 1  # ignored for per-tensor parameters
+            elif axis == 0 and group == 1:
+                axis_b = 1  # forward output channel m is column m of [C, M, k…]
+            elif axis == 0 and m == group:
+                # one output channel per group (depthwise): row g·cg + i belongs to channel g
+                axis_b, scale, zero = 0, np.repeat(scale, cg), np.repeat(zero, cg)
+            else:
+                axis_b = None
+            if axis_b is not None:
+                ins_ = [b.const(q, "conv_wflip_q"), b.const(scale, "conv_wflip_scale")]
+                if zero is not None:
+                    ins_.append(b.const(zero, "conv_wflip_zero"))
+                return b.node("DequantizeLinear", ins_, "conv_wflip", axis=axis_b)
         w = constant(weight, "Conv weight")
-        w = w.reshape([group, m // group, cg] + list(ws[2:])).swapaxes(1, 2)
-        w = w.reshape([group * cg, m // group] + list(ws[2:]))
-        return b.const(np.ascontiguousarray(np.flip(w, axis=tuple(range(2, len(ws))))), "conv_wflip")
+        return b.const(rearrange(w, ws, group), "conv_wflip")
 
     def shape_of(name):
         if name not in shapes:

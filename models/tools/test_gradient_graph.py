@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gradient_graph import UnsupportedModel, add_gradient_graph  # noqa: E402
+from quantize_weights import dequantize, quantize_weights  # noqa: E402
 
 
 class Residual(nn.Module):
@@ -65,7 +66,7 @@ class LeNet(nn.Module):
         return torch.matmul(x, self.w) * self.scale - 1.0
 
 
-def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True, predicted=False):
+def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True, predicted=False, quantize=False):
     torch.manual_seed(0)
     module.eval()
     if hasattr(module, "bn"):
@@ -77,11 +78,23 @@ def check(name, module, shape, trials=5, tol=2e-5, opset=13, fold=True, predicte
     torch.onnx.export(module, (torch.zeros(shape),), buf, input_names=["image"],
                       output_names=["logits"], opset_version=opset, dynamo=False,
                       do_constant_folding=fold)
-    model = add_gradient_graph(onnx.load_from_string(buf.getvalue()))
+    fwd = onnx.load_from_string(buf.getvalue())
+    ref = copy.deepcopy(module)
+    if quantize:
+        # int8 weights dequantized in the graph; the reference is the module with the
+        # dequantized weights (unfolded export: initializers keep the parameters' names).
+        done = quantize_weights(fwd)
+        state = ref.state_dict()
+        for wname, (q, scale, axis) in done.items():
+            state[wname] = torch.from_numpy(dequantize(q, scale, axis))
+        ref.load_state_dict(state)
+        if sorted(done) != sorted(k for k in state if k.endswith("weight") and state[k].dim() > 1):
+            raise SystemExit(f"{name}: quantized {sorted(done)}")
+    model = add_gradient_graph(fwd)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     # float64 autograd is the reference: float32 autograd itself loses the gradient's
     # direction when the softmax saturates (see gradient_graph.py).
-    ref = copy.deepcopy(module).double()
+    ref = ref.double()
     worst = 0.0
     min_loss = float('inf')
     for t in range(trials):
@@ -127,6 +140,8 @@ if __name__ == "__main__":
     check("residual", Residual(), (1, 3, 33, 31))
     # Opset 14 keeps HardSwish as one op; no folding keeps BatchNormalization.
     check("residual-opset14-unfolded", Residual(), (1, 3, 33, 31), opset=14, fold=False)
+    # int8 weights (DequantizeLinear in the graph) against autograd of the dequantized module.
+    check("residual-int8", Residual(), (1, 3, 33, 31), fold=False, quantize=True)
     check("lenet", LeNet(), (1, 1, 29, 28))
     # Saturated softmax (p of the predicted class rounds to 1 in float32), label = prediction.
     check("lenet-confident", LeNet(scale=100.0), (1, 1, 29, 28), predicted=True, tol=1e-4)
