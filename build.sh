@@ -4,7 +4,8 @@
 #   ./build.sh serve [PORT]   build the site into site/ and serve it (default port 8080)
 #   ./build.sh test           every test: native (cargo) and in headless Chromium
 #   ./build.sh bench          benchmark: native tract, tract wasm and onnxruntime-web in Chromium
-#   ./build.sh site           only build site/
+#   ./build.sh site           only build site/: the one folder a host copies
+#   ./build.sh fuzz [N]       the native fuzz run over N mutated model files (default 20000)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -51,70 +52,111 @@ need_chromium() {
   fi
 }
 
-# --- build -----------------------------------------------------------------------------------------
-
-# One engine variant: release build, wasm-bindgen glue, wasm-opt. Outputs land in target/pkg-$1/.
-#   $1  variant name: simd (SIMD128, from .cargo/config.toml) or relaxed (+ relaxed-SIMD kernels)
-#   $2  extra target features, appended to .cargo/config.toml's
-build_variant() {
-  local name=$1 features=$2 dir="target/variant-$1"
-  say "building the wasm, $name variant (release${features:+, $features})"
-  # --lib: the CLI binary is native-only. Each variant keeps its own target dir so that switching
-  # between them never recompiles the other.
-  cargo build --release --lib --target "$WASM_TARGET" --target-dir "$dir" \
-    ${features:+--config "target.$WASM_TARGET.rustflags=['-C', 'target-feature=$features']"}
-  local raw="$dir/$WASM_TARGET/release/fgsm_wasm.wasm" out="target/pkg-$name"
-  mkdir -p "$out"
-  if [ ! -f "$out/glue/fgsm_wasm_bg.wasm" ] || [ "$raw" -nt "$out/glue/fgsm_wasm_bg.wasm" ]; then
-    wasm-bindgen "$raw" --target web --out-dir "$out/glue"
+# Firefox runs the wasm API tests and a page smoke test through WebDriver: Debian's firefox-esr
+# and geckodriver, built from crates.io (playwright-core cannot drive a stock Firefox).
+GECKODRIVER_VERSION=0.37.1
+need_firefox() {
+  if [ ! -x /usr/bin/firefox-esr ]; then
+    say "installing Debian's firefox-esr"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y firefox-esr
   fi
-  # wasm-opt takes minutes: rerun it only when wasm-bindgen produced a new module.
-  if [ ! -f "$out/fgsm_wasm_bg.wasm" ] || [ "$out/glue/fgsm_wasm_bg.wasm" -nt "$out/fgsm_wasm_bg.wasm" ]; then
-    say "wasm-opt -Oz, $name variant (binaryen from npm)"
-    node_modules/.bin/wasm-opt -Oz "$out/glue/fgsm_wasm_bg.wasm" -o "$out/fgsm_wasm_bg.wasm.tmp"
-    mv "$out/fgsm_wasm_bg.wasm.tmp" "$out/fgsm_wasm_bg.wasm"
+  local have
+  have=$(geckodriver --version 2>/dev/null | awk 'NR == 1 { print $2 }' || true)
+  if [ "$have" != "$GECKODRIVER_VERSION" ]; then
+    say "installing geckodriver $GECKODRIVER_VERSION (found '${have:-none}')"
+    cargo install geckodriver --version "=$GECKODRIVER_VERSION"
   fi
 }
 
+# --- build -----------------------------------------------------------------------------------------
+
+# The engine: release build, wasm-bindgen glue, wasm-opt. Outputs land in target/pkg/.
+# One build only: a relaxed-SIMD variant measured no faster in Chromium (EfficientNet-Lite0
+# forward+gradient 141 ms against 134 ms for SIMD128) and doubled the build time, so it was dropped.
 build_wasm() {
   need_rust_wasm
   need_npm
   # One build at a time: two at once would race on wasm-opt's output and on site/.
   mkdir -p target
   exec 9> target/.build.lock
-  flock 9
-  build_variant simd ""
-  build_variant relaxed "+relaxed-simd"
-  # The page loads one glue file for either binary, so the two must export the same things.
-  if ! cmp -s target/pkg-simd/glue/fgsm_wasm.js target/pkg-relaxed/glue/fgsm_wasm.js; then
-    echo "the simd and relaxed variants have different wasm-bindgen glue; the page cannot share it" >&2
-    exit 1
+  if ! flock -n 9; then
+    say "waiting for another build to finish"
+    flock 9
+  fi
+  local dir=target/variant-simd out=target/pkg
+  say "building the wasm (release, SIMD128)"
+  # --lib: the CLI binary is native-only. The wasm keeps its own target dir, so that native
+  # builds and this one never invalidate each other.
+  cargo build --release --lib --target "$WASM_TARGET" --target-dir "$dir"
+  local raw="$dir/$WASM_TARGET/release/fgsm_wasm.wasm"
+  mkdir -p "$out"
+  if [ ! -f "$out/glue/fgsm_wasm_bg.wasm" ] || [ "$raw" -nt "$out/glue/fgsm_wasm_bg.wasm" ]; then
+    wasm-bindgen "$raw" --target web --out-dir "$out/glue"
+  fi
+  # wasm-opt takes minutes: rerun it only when wasm-bindgen produced a new module.
+  if [ ! -f "$out/fgsm_wasm_bg.wasm" ] || [ "$out/glue/fgsm_wasm_bg.wasm" -nt "$out/fgsm_wasm_bg.wasm" ]; then
+    say "wasm-opt -Oz (binaryen from npm)"
+    node_modules/.bin/wasm-opt -Oz "$out/glue/fgsm_wasm_bg.wasm" -o "$out/fgsm_wasm_bg.wasm.tmp"
+    mv "$out/fgsm_wasm_bg.wasm.tmp" "$out/fgsm_wasm_bg.wasm"
   fi
 }
 
 # site/ is exactly what a static host serves: www/, the wasm and its glue under pkg/, and each
-# model's files under models/<name>/.
+# model's files under models/<name>/. It is assembled in a fresh folder and swapped in at the end,
+# so a server running over site/ never serves half a site.
 build_site() {
   build_wasm
   say "assembling site/"
-  rm -rf site
-  mkdir -p site/pkg site/models
-  cp -R www/. site/
-  cp target/pkg-simd/glue/fgsm_wasm.js target/pkg-simd/glue/fgsm_wasm.d.ts site/pkg/
-  cp target/pkg-simd/fgsm_wasm_bg.wasm site/pkg/fgsm_wasm_bg.wasm
-  cp target/pkg-relaxed/fgsm_wasm_bg.wasm site/pkg/fgsm_wasm_relaxed_bg.wasm
+  local next="site.next" old="site.old"
+  rm -rf "$next" "$old"
+  mkdir -p "$next/pkg" "$next/models"
+  cp -R www/. "$next/"
+  cp target/pkg/glue/fgsm_wasm.js target/pkg/glue/fgsm_wasm.d.ts target/pkg/fgsm_wasm_bg.wasm "$next/pkg/"
   for card in models/*/model.json; do
     [ -f "$card" ] || continue
     local dir name
     dir=$(dirname "$card")
     name=$(basename "$dir")
-    mkdir -p "site/models/$name"
+    mkdir -p "$next/models/$name"
     find "$dir" -maxdepth 1 -type f \( -name 'model.onnx' -o -name 'model.json' -o -name '*.bin' \
-      -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "site/models/$name/" \;
-    if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "site/models/$name/"; fi
+      -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "$next/models/$name/" \;
+    if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "$next/models/$name/"; fi
   done
-  ls -l site/pkg >&2
+  precompress "$next"
+  [ -d site ] && mv site "$old"
+  mv "$next" site
+  rm -rf "$old"
   exec 9>&- # release the build lock taken in build_wasm
+}
+
+# Brotli and gzip copies beside every file a reader downloads that shrinks by compression (the
+# engine, glue, scripts, styles, JSON, ONNX), for static hosts that serve precompressed files
+# (and for tests/support/serve.mjs, which does, as such hosts do). Node's zlib does both, so no
+# extra tool is needed. A copy that saves under 10 % is not kept.
+precompress() {
+  say "brotli and gzip copies of the large files"
+  node --input-type=module - "$1" <<'JS'
+import { readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { join, extname } from 'node:path';
+import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
+const WORTH = new Set(['.wasm', '.js', '.mjs', '.css', '.html', '.json', '.onnx', '.bin', '.svg', '.ts', '.txt', '.md']);
+const walk = (dir) => readdirSync(dir).flatMap((f) => {
+  const p = join(dir, f);
+  return statSync(p).isDirectory() ? walk(p) : [p];
+});
+for (const file of walk(process.argv[2])) {
+  if (!WORTH.has(extname(file))) continue;
+  const raw = readFileSync(file);
+  if (raw.length < 1024) continue;
+  const br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+  const gz = gzipSync(raw, { level: 9 });
+  if (br.length < raw.length * 0.9) writeFileSync(`${file}.br`, br);
+  if (gz.length < raw.length * 0.9) writeFileSync(`${file}.gz`, gz);
+}
+JS
 }
 
 # --- commands --------------------------------------------------------------------------------------
@@ -127,11 +169,22 @@ cmd_serve() {
 
 cmd_test() {
   need_chromium
+  need_firefox
   say "native tests (cargo test)"
   cargo test --features cli
+  say "unit tests of the page's pure modules (node --test)"
+  node --test tests/unit/
   build_site
   say "browser tests (headless Chromium)"
   node --test --test-concurrency=1 tests/browser/
+  say "browser tests (headless Firefox)"
+  node --test --test-concurrency=1 tests/firefox/
+}
+
+cmd_fuzz() {
+  say "fuzzing the model loader and the API with ${1:-20000} mutated inputs"
+  # FGSM_FUZZ_SEED=S picks other cases (default 1); a file that panics is kept in target/fuzz-panics/.
+  FGSM_FUZZ_CASES="${1:-20000}" cargo test --features cli --test fuzz -- --nocapture
 }
 
 cmd_bench() {
@@ -148,5 +201,6 @@ case "${1:-}" in
   test) cmd_test ;;
   bench) cmd_bench ;;
   site) build_site ;;
-  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  fuzz) shift; cmd_fuzz "$@" ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-// Browser benchmark (`./build.sh bench`): the same ONNX files in our tract wasm (both variants)
+// Browser benchmark (`./build.sh bench`): the same ONNX files in our tract wasm
 // and in onnxruntime-web (wasm backend, one thread), in one headless Chromium, on a page served
 // with cross-origin isolation so performance.now() is precise. Prints medians and ratios; asserts
 // nothing about time. Needs site/ built and target/native/fgsm (the CLI) for forward-only copies.
@@ -10,10 +10,7 @@ import { REPO, start } from '../support/browser.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const ORT_DIST = '/node_modules/onnxruntime-web/dist/';
-const VARIANTS = [
-  ['tract simd128', 'fgsm_wasm_bg.wasm'],
-  ['tract relaxed-simd', 'fgsm_wasm_relaxed_bg.wasm'],
-];
+const VARIANTS = [['tract simd128', 'fgsm_wasm_bg.wasm']];
 
 const models = readdirSync(join(REPO, 'models'))
   .filter((name) => existsSync(join(REPO, 'models', name, 'model.json')))
@@ -134,7 +131,7 @@ for (const name of models) {
     await context.close();
   }
   const ort = results['onnxruntime-web'];
-  const best = ['tract simd128', 'tract relaxed-simd'].reduce((a, b) => (results[a].gradient <= results[b].gradient ? a : b));
+  const best = 'tract simd128';
   const ours = results[best];
   const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
   const gradScale = ort.grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -1,10 +1,18 @@
 // A static file server for the built site (site/): `./build.sh serve` runs it, and the browser
 // tests and the benchmark start it in-process. A plain static server is all the demo needs;
-// `file://` pages cannot load modules or wasm, hence a server at all.
+// `file://` pages cannot load modules or wasm, hence a server at all. Like a real static host with
+// compression on, it answers with the brotli or gzip copy that `./build.sh site` wrote beside a
+// file (`x.wasm.br`, `x.wasm.gz`) when the browser accepts that encoding.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// Preferred first: brotli is the smaller of the two.
+const ENCODINGS = [
+  { name: 'br', suffix: '.br' },
+  { name: 'gzip', suffix: '.gz' },
+];
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -24,10 +32,11 @@ const TYPES = {
 /**
  * Serves `root` on 127.0.0.1. `isolated` adds the cross-origin isolation headers that give
  * `performance.now()` its full precision (the benchmark wants them; the product page must not
- * need them, since blogs that embed it will not send them).
+ * need them, since blogs that embed it will not send them). `compressed: false` serves every file as
+ * it is, as a host without compression would.
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export function serve({ root, port = 0, isolated = false, quiet = true }) {
+export function serve({ root, port = 0, isolated = false, quiet = true, compressed = true }) {
   const top = resolve(root);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
@@ -35,12 +44,17 @@ export function serve({ root, port = 0, isolated = false, quiet = true }) {
     if (file !== top && !file.startsWith(top + sep)) return send(res, 403, 'forbidden');
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
+      const type = TYPES[extname(file)] ?? 'application/octet-stream';
+      const encoding = compressed ? precompressed(file, req.headers['accept-encoding']) : null;
+      if (encoding) file += encoding.suffix;
       const { size } = statSync(file);
       const headers = {
-        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Type': type,
         'Content-Length': size,
         'Cache-Control': 'no-cache',
+        Vary: 'Accept-Encoding',
       };
+      if (encoding) headers['Content-Encoding'] = encoding.name;
       if (isolated) {
         headers['Cross-Origin-Opener-Policy'] = 'same-origin';
         headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
@@ -48,7 +62,7 @@ export function serve({ root, port = 0, isolated = false, quiet = true }) {
       res.writeHead(200, headers);
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).pipe(res);
-      if (!quiet) console.log(`200 ${path}`);
+      if (!quiet) console.log(`200 ${path}${encoding ? ` (${encoding.name})` : ''}`);
     } catch {
       send(res, 404, 'not found');
       if (!quiet) console.log(`404 ${path}`);
@@ -61,6 +75,20 @@ export function serve({ root, port = 0, isolated = false, quiet = true }) {
       ok({ url, close: () => new Promise((done) => server.close(() => done())) });
     });
   });
+}
+
+/** The precompressed copy of `file` to send for this Accept-Encoding header, if one exists. */
+function precompressed(file, acceptEncoding = '') {
+  const accepted = new Set(acceptEncoding.split(',').map((e) => e.split(';')[0].trim().toLowerCase()));
+  return ENCODINGS.find((e) => accepted.has(e.name) && existsFile(file + e.suffix)) ?? null;
+}
+
+function existsFile(path) {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function send(res, status, text) {
