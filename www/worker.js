@@ -57,18 +57,19 @@ const handlers = {
   },
 
   /**
-   * Downloads (from `url`, reporting progress) or reads (from a `file`) an ONNX model, parses and
+   * Downloads (from `url`, reporting progress against `expectedBytes` when the server compresses)
+   * or reads (from a `file`) an ONNX model, parses and
    * prepares it, and keeps it under `key` (replacing what was there). The bytes never pass through
    * the page's thread. Fails with a message when the model's input is not an image this page can
    * show. Progress: {loaded, total} while downloading, then {phase: 'prepare'}.
    * → {inputShape, numClasses, ms (preparation), downloadMs, bytes}
    */
-  async load({ key, url, file }, progress, signal) {
+  async load({ key, url, file, expectedBytes = 0 }, progress, signal) {
     let data;
     let downloadMs = null;
     if (url) {
       const started = performance.now();
-      data = await download(url, { onProgress: progress, signal });
+      data = await download(url, { onProgress: progress, signal, expectedBytes });
       downloadMs = performance.now() - started;
     } else if (file instanceof Blob) {
       data = new Uint8Array(await file.arrayBuffer());
@@ -95,7 +96,11 @@ const handlers = {
       candidate.free();
       throw new Error(problem);
     }
-    models.get(key)?.free();
+    const previous = models.get(key);
+    if (previous) {
+      sessions.get(previous)?.session.free();
+      previous.free();
+    }
     models.set(key, candidate);
     return { ...info, ms, downloadMs, bytes: data.length };
   },
@@ -175,19 +180,18 @@ const handlers = {
     const [, channels, height, width] = m.inputShape;
     const x = asPixels(pixels);
     const started = performance.now();
-    // The gradient first: the model memoises x with it, so predict(x) below costs nothing, and the
-    // next ε on the same x costs one forward pass.
-    const { step, fresh } = fgsm(m, x, eps, label === null ? undefined : { label, targeted });
+    // The image's session keeps its clean prediction and its gradient: the next ε on the same
+    // image costs one forward pass.
+    const { session, fresh } = sessionFor(m, x);
+    const step = session.attack(attackOptions('fgsm', eps, label, targeted));
     const fgsmMs = performance.now() - started;
-    const probs = m.predict(x);
     let linf = 0;
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
-    // Predicting other images leaves the model's memo of x's gradient in place.
     const roundedProbs = m.predict(step.adversarial.map((v) => Math.round(v * 255) / 255));
     const result = {
       width,
       height,
-      probs,
+      probs: session.predict(),
       adversarialProbs: step.probs,
       roundedProbs,
       label: step.label,
@@ -202,17 +206,17 @@ const handlers = {
       },
     };
     if (noise) {
-      const noisy = addSignNoise(x, eps, seedOf(x));
-      const change = noisy.map((v, i) => v - x[i]);
+      // A fixed pattern for each image, so that only ε changes it.
+      const noisy = session.attack({ method: 'noise', eps, seed: seedOf(x) });
       result.noise = {
-        probs: m.predict(noisy),
-        perturbation: perturbationToRgba(change, channels, eps, gain),
-        image: pixelsToRgba(noisy, channels),
+        probs: noisy.probs,
+        perturbation: perturbationToRgba(noisy.perturbation, channels, eps, gain),
+        image: pixelsToRgba(noisy.adversarial, channels),
       };
     }
     if (terms) {
-      // The gradient fgsm used (memoised: no new backward pass).
-      const { grad } = m.inputGradient(x, step.label);
+      // The gradient the step used (the session's: no new backward pass).
+      const { grad } = session.inputGradient(step.label);
       let largest = 0;
       for (const g of grad) largest = Math.max(largest, Math.abs(g));
       result.terms = {
@@ -227,21 +231,18 @@ const handlers = {
 
   /**
    * FGSM at each ε of `eps`, for the chart of prediction against ε. One gradient for all of them
-   * (the Model memoises it), then one forward pass each. → {eps, predicted, reference,
+   * (the image's session keeps it), then one forward pass each. → {eps, predicted, reference,
    * referenceProbs}: for each ε the predicted class and the probability of `reference` (the target
    * when targeted, else the clean prediction).
    */
   sweep({ model: key, pixels, eps: list, label = null, targeted = false }) {
-    const m = get(key);
-    const x = asPixels(pixels);
-    const options = label === null ? undefined : { label, targeted };
+    const { session } = sessionFor(get(key), asPixels(pixels));
     const eps = Float32Array.from(list);
     const predicted = new Uint16Array(eps.length);
     const referenceProbs = new Float32Array(eps.length);
-    let reference = label;
+    const reference = label ?? session.prediction;
     eps.forEach((e, i) => {
-      const { probs } = fgsm(m, x, e, options).step;
-      reference ??= argmax(m.predict(x)); // after the first fgsm, x is memoised
+      const { probs } = session.attack(attackOptions('fgsm', e, label, targeted));
       predicted[i] = argmax(probs);
       referenceProbs[i] = probs[reference];
     });
@@ -261,38 +262,25 @@ const handlers = {
     const all = asPixels(images);
     if (all.length % size) throw new Error(`${all.length} values do not split into images of ${size}`);
     const n = all.length / size;
-    const options = label === null ? undefined : { label, targeted };
     const clean = new Uint16Array(n);
     const adversarial = new Uint16Array(n * epsilons.length);
     const noisy = noise ? new Uint16Array(n * epsilons.length) : null;
     for (let i = 0; i < n; i++) {
-      const x = all.subarray(i * size, (i + 1) * size);
-      clean[i] = argmax(m.predict(x));
-      epsilons.forEach((eps, j) => {
-        adversarial[i * epsilons.length + j] = argmax(fgsm(m, x, eps, options).step.probs);
-        if (noisy) noisy[i * epsilons.length + j] = argmax(m.predict(addSignNoise(x, eps, seed + i)));
-      });
+      // A session of its own for each image, freed at once: the slider's session stays as it is.
+      const session = m.session(all.subarray(i * size, (i + 1) * size));
+      try {
+        clean[i] = session.prediction;
+        epsilons.forEach((eps, j) => {
+          adversarial[i * epsilons.length + j] = argmax(session.attack(attackOptions('fgsm', eps, label, targeted)).probs);
+          if (noisy) noisy[i * epsilons.length + j] = argmax(session.attack({ method: 'noise', eps, seed: seed + i }).probs);
+        });
+      } finally {
+        session.free();
+      }
     }
     return noisy ? { clean, adversarial, noisy } : { clean, adversarial };
   },
 };
-
-/**
- * clip(x + ε·s, 0, 1) for a pattern s of random signs ±1 drawn from `seed` (mulberry32), the
- * baseline FGSM is compared with: the same size of change in every pixel, in no chosen direction.
- */
-function addSignNoise(x, eps, seed) {
-  let a = seed >>> 0;
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    const sign = ((t ^ (t >>> 14)) >>> 0) & 1 ? 1 : -1;
-    out[i] = Math.min(1, Math.max(0, x[i] + eps * sign));
-  }
-  return out;
-}
 
 /** A seed from an image's pixels (FNV-1a over a sample of them), so each image has its own noise. */
 function seedOf(x) {
@@ -302,17 +290,29 @@ function seedOf(x) {
   return h;
 }
 
-/** For each model, the image and label of its memoised gradient (the wasm Model keeps the last one). */
-const memos = new WeakMap();
+/**
+ * The options of a session's attack: untargeted against the model's own prediction when `label`
+ * is null, else against `label`, or towards it when `targeted`.
+ */
+function attackOptions(method, eps, label, targeted) {
+  if (label === null) return { method, eps };
+  return targeted ? { method, eps, target: label } : { method, eps, label };
+}
 
-/** model.fgsm, and whether it had to take a new gradient (else it cost one forward pass). */
-function fgsm(m, x, eps, options) {
-  const label = options?.label ?? 'own';
-  const memo = memos.get(m);
-  const fresh = !(memo && memo.label === label && memo.pixels.length === x.length && memo.pixels.every((v, i) => v === x[i]));
-  const step = m.fgsm(x, eps, options);
-  if (fresh) memos.set(m, { label, pixels: x.slice() });
-  return { step, fresh };
+/** For each model, the session of the image it last attacked. */
+const sessions = new WeakMap();
+
+/**
+ * The session of image `x` on model `m`, reused while the page keeps sending the same image, and
+ * whether it is new (then its first attack takes a gradient; later ones cost one forward pass).
+ */
+function sessionFor(m, x) {
+  const held = sessions.get(m);
+  if (held && held.pixels.length === x.length && held.pixels.every((v, i) => v === x[i])) return { session: held.session, fresh: false };
+  held?.session.free();
+  const session = m.session(x);
+  sessions.set(m, { pixels: x.slice(), session });
+  return { session, fresh: true };
 }
 
 /**

@@ -192,10 +192,16 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
     new MutationObserver(record).observe(status, { subtree: true, childList: true, characterData: true, attributes: true });
   });
   const watch = await watchMainThread(page);
+  // A reader's link (20 Mbit/s, 40 ms), so the 5 MB model takes long enough for the bar to move
+  // several times; from the local server it would arrive in one piece.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 });
   const started = Date.now();
   await page.selectOption('#model-select', MODEL);
   await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`, { timeout: 120_000 });
   const switchMs = Date.now() - started;
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   await page.waitForSelector('#results[data-for="sample:0@4/255"]', { timeout: 60_000 });
   const stalls = await watch.stop();
   const states = await page.evaluate(() => window.__states);

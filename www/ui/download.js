@@ -3,12 +3,13 @@
 
 /**
  * Fetches `url` and returns the Response with a body that reports `onProgress({loaded, total})`
- * as it streams: at most every `every` ms and once at the end. `total` is 0 when the server does
- * not say (or counts compressed bytes). Fails with an Error in plain words for a network error or
+ * as it streams: at most every `every` ms and once at the end. `total` is `expectedBytes` (the
+ * size the caller knows, e.g. from a model card) when the server compresses, since Content-Length
+ * then counts compressed bytes; 0 when neither says. Fails with an Error in plain words for a network error or
  * an HTTP error status, and with an AbortError when `signal` aborts.
  * @returns {Promise<Response>}
  */
-export async function fetchWithProgress(url, { onProgress = null, signal = undefined, every = 50 } = {}) {
+export async function fetchWithProgress(url, { onProgress = null, signal = undefined, every = 50, expectedBytes = 0 } = {}) {
   let response;
   try {
     response = await fetch(url, { signal });
@@ -21,7 +22,7 @@ export async function fetchWithProgress(url, { onProgress = null, signal = undef
     throw new Error(`could not load ${url}: HTTP ${response.status} ${response.statusText}`.trim());
   }
   if (!onProgress || !response.body) return response;
-  const total = response.headers.get('Content-Encoding') ? 0 : Number(response.headers.get('Content-Length')) || 0;
+  const total = (response.headers.get('Content-Encoding') ? 0 : Number(response.headers.get('Content-Length'))) || expectedBytes || 0;
   const reader = response.body.getReader();
   let loaded = 0;
   let reported = 0;

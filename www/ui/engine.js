@@ -62,7 +62,8 @@ class Engine {
       const key = `url:${url}`;
       const promise = (async () => {
         await this.ready;
-        const info = await this.client.call('load', { key, url }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) });
+        const expectedBytes = card?.onnx?.bytes ?? 0; // the decoded size, for progress through a compressing server
+        const info = await this.client.call('load', { key, url, expectedBytes }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) });
         const digits = card?.test_digits
           ? new TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
           : null;
