@@ -1,14 +1,11 @@
 // The standalone page: the <fgsm-demo> widget with every panel, plus the address. The address
 // (?model=…#digit=12&eps=0.25) sets the widget's attributes when the page opens, and every result
-// the widget shows is written back to it, so that a view can be shared. ?engine=simd forces the
-// SIMD128 build of the engine (to compare it with the relaxed-SIMD one).
-import { preferEngine } from './ui/engine.js';
+// the widget shows is written back to it, so that a view can be shared.
 import { parseAddress, formatAddress } from './ui/url-state.js';
 import { MODELS } from './ui/models.js';
 
 const demo = document.querySelector('fgsm-demo');
 const asked = parseAddress(location.search, location.hash);
-preferEngine(asked.engine);
 for (const name of ['model', 'image', 'eps', 'target']) if (asked[name] !== undefined) demo.setAttribute(name, asked[name]);
 
 demo.addEventListener('fgsm-result', ({ detail }) => {
@@ -16,5 +13,5 @@ demo.addEventListener('fgsm-result', ({ detail }) => {
   history.replaceState(null, '', `${location.pathname}${search}${hash}`);
 });
 
-// The element is defined only now, so that it starts with the address's attributes and engine.
+// The element is defined only now, so that it starts with the address's attributes.
 await import('./embed/fgsm-demo.js');

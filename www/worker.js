@@ -8,32 +8,11 @@ import { cropOf } from './ui/crop.js';
 import { fetchWithProgress, download, abortError } from './ui/download.js';
 import { argmax } from './ui/format.js';
 
-/**
- * The engine builds, best first. Both use the same glue (fgsm_wasm.js) and exports; the relaxed
- * one also uses relaxed-SIMD instructions (faster matrix kernels where the browser has them).
- */
-const ENGINES = [
-  { id: 'relaxed', name: 'relaxed SIMD', file: 'fgsm_wasm_relaxed_bg.wasm', supported: () => WebAssembly.validate(RELAXED_SIMD_PROBE) },
-  { id: 'simd', name: 'SIMD128', file: 'fgsm_wasm_bg.wasm', supported: () => true },
-];
+/** The engine build (SIMD128; a relaxed-SIMD build measured no faster and was dropped). */
+const ENGINE = { name: 'SIMD128', file: 'fgsm_wasm_bg.wasm' };
 
 /** The smallest module that uses a SIMD128 instruction (as in the wasm-feature-detect package). */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
-
-/**
- * A module whose one function returns f32x4.relaxed_madd (opcode 0xfd 0x105) of three splats:
- * `(func (result v128) (f32x4.relaxed_madd (i8x16.splat (i32.const 1)) …))`. It validates only
- * where relaxed SIMD is on (wasm-feature-detect probes the same way, with i8x16.relaxed_swizzle).
- */
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, // magic, version
-  1, 5, 1, 96, 0, 1, 123, // types: () -> v128
-  3, 2, 1, 0, // one function of type 0
-  10, 19, 1, 17, 0, // code: one body of 17 bytes, no locals
-  65, 1, 253, 15, 65, 1, 253, 15, 65, 1, 253, 15, // three (i8x16.splat (i32.const 1))
-  253, 133, 2, // f32x4.relaxed_madd
-  11, // end
-]);
 
 /** @type {Promise<{memory: WebAssembly.Memory, bytes: number, name: string, file: string}> | null} */
 let engine = null;
@@ -46,13 +25,12 @@ const MAX_FILE_BYTES = 200e6;
 
 const handlers = {
   /**
-   * Loads the engine once, from `pkg` (the URL of the folder with the .wasm files; default: the
-   * pkg/ beside this worker); reports download progress. `prefer` ("simd" or "relaxed") skips the
-   * better builds, for comparing them. → {name, file, bytes, ms}
+   * Loads the engine once, from `pkg` (the URL of the folder with the .wasm file; default: the
+   * pkg/ beside this worker); reports download progress. → {name, file, bytes, ms}
    */
-  async init({ prefer, pkg } = {}, progress) {
+  async init({ pkg } = {}, progress) {
     const started = performance.now();
-    const { bytes, name, file } = await loadEngine(progress, prefer, pkg);
+    const { bytes, name, file } = await loadEngine(progress, pkg);
     return { name, file, bytes, ms: performance.now() - started };
   },
 
@@ -354,47 +332,33 @@ function describe(m) {
 }
 
 /**
- * Loads the best engine the browser validates: relaxed SIMD when the probe validates and the file
- * exists (older builds have only the SIMD128 one), else SIMD128. `pkg`: the folder of the .wasm
- * files (default: pkg/ beside this worker).
+ * Loads the engine once, from `pkg` (the folder of the .wasm file; default: pkg/ beside this
+ * worker), compiling while it downloads where the server labels it application/wasm.
  */
-function loadEngine(progress = () => {}, prefer = undefined, pkg = new URL('./pkg/', import.meta.url).href) {
+function loadEngine(progress = () => {}, pkg = new URL('./pkg/', import.meta.url).href) {
   if (!engine) {
     engine = (async () => {
-      const candidates = ENGINES.filter((e) => e.supported() && (!prefer || e.id === prefer || e === ENGINES.at(-1)));
-      for (const [i, candidate] of candidates.entries()) {
-        const last = i === candidates.length - 1;
-        const url = new URL(candidate.file, pkg);
-        let loaded = 0;
-        let response;
-        try {
-          response = await fetchWithProgress(url, {
-            onProgress: (p) => {
-              loaded = p.loaded;
-              progress(p);
-            },
-          });
-        } catch (e) {
-          if (last) throw new Error(`could not download the engine: ${e.message}`);
-          continue; // e.g. no relaxed build on this site: the next one
-        }
-        // Compile while downloading when the server labels the file correctly; otherwise (some
-        // static servers do not know .wasm) compile from the downloaded bytes.
-        const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
-        try {
-          const source = streaming ? response : new Uint8Array(await response.arrayBuffer());
-          const exports = await init({ module_or_path: source });
-          return { memory: exports.memory, bytes: loaded, name: candidate.name, file: candidate.file };
-        } catch (e) {
-          if (!last) continue; // a relaxed build this browser cannot compile after all
-          // The engine is built with SIMD128; say so rather than show a compile error.
-          if (!WebAssembly.validate(SIMD_PROBE)) {
-            throw new Error('this browser does not support WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
-          }
-          throw e;
-        }
+      if (!WebAssembly.validate(SIMD_PROBE)) {
+        throw new Error('this browser does not support WebAssembly SIMD, which the engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
       }
-      throw new Error('no engine build fits this browser');
+      let loaded = 0;
+      let response;
+      try {
+        response = await fetchWithProgress(new URL(ENGINE.file, pkg), {
+          onProgress: (p) => {
+            loaded = p.loaded;
+            progress(p);
+          },
+        });
+      } catch (e) {
+        throw new Error(`could not download the engine: ${e.message}`);
+      }
+      // Compile while downloading when the server labels the file correctly; otherwise (some
+      // static servers do not know .wasm) compile from the downloaded bytes.
+      const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
+      const source = streaming ? response : new Uint8Array(await response.arrayBuffer());
+      const exports = await init({ module_or_path: source });
+      return { memory: exports.memory, bytes: loaded, name: ENGINE.name, file: ENGINE.file };
     })();
     engine.catch(() => (engine = null)); // a failed load can be retried
   }

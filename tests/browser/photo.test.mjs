@@ -19,7 +19,6 @@ const CARD_FILE = join(MODEL_DIR, 'model.json');
 const card = existsSync(CARD_FILE) ? JSON.parse(readFileSync(CARD_FILE, 'utf8')) : null;
 /** Without the model every photo test would fail the same way: one test says so, the rest skip. */
 const needsModel = { skip: card ? false : `site/models/${MODEL}/ is missing` };
-const RELAXED_SHIPPED = existsSync(join(SITE, 'pkg', 'fgsm_wasm_relaxed_bg.wasm'));
 const FIXTURE = join(REPO, 'tests', 'fixtures', 'efficientnet-input.png');
 const GOLDEN = join(REPO, 'tests', 'fixtures', 'efficientnet-golden.json');
 
@@ -222,7 +221,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   const prepareMs = Number(await page.getAttribute('#status', 'data-prepare-ms'));
   assert.ok(downloadMs > 0 && prepareMs > 0, 'both times measured');
   const engine = await page.getAttribute('#status', 'data-engine');
-  assert.equal(engine, RELAXED_SHIPPED ? 'relaxed SIMD' : 'SIMD128');
+  assert.equal(engine, 'SIMD128');
   assert.match(status, new RegExp(`engine: ${engine}, [\\d.]+ MB`));
   t.diagnostic(`EfficientNet-Lite0: download ${downloadMs} ms, prepare (parse + optimise in the worker) ${prepareMs} ms, ` +
     `switch in all ${switchMs} ms; engine ${engine}`);
@@ -506,44 +505,16 @@ test('the photo page on a laptop and on a phone', needsModel, async () => {
   }
 });
 
-test('the worker runs the relaxed-SIMD engine where it validates, and falls back to SIMD128 without it', async (t) => {
-  const open = async (path, route) => {
-    const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
-    const asked = [];
-    page.on('request', (r) => /\.wasm$/.test(r.url()) && asked.push(r.url().split('/').pop()));
-    if (route) await page.route('**/pkg/fgsm_wasm_relaxed_bg.wasm', route);
-    await page.goto(env.url + path);
-    await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
-    await page.waitForSelector('#results[data-for^="test:"]');
-    return { page, asked, engine: await page.getAttribute('#status', 'data-engine') };
-  };
-
-  // Chromium validates relaxed SIMD; the page takes that build when the site has it.
-  let { page, asked, engine } = await open('');
-  const validates = await page.evaluate(() =>
-    WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11])),
-  );
-  assert.equal(validates, true, 'this Chromium validates wasm-feature-detect’s relaxed-SIMD probe');
-  assert.equal(engine, RELAXED_SHIPPED ? 'relaxed SIMD' : 'SIMD128');
-  assert.deepEqual(asked, RELAXED_SHIPPED ? ['fgsm_wasm_relaxed_bg.wasm'] : ['fgsm_wasm_relaxed_bg.wasm', 'fgsm_wasm_bg.wasm']);
-  assert.match(await text(page, '#speed'), new RegExp(`Engine${engine} \\([\\d.]+ MB, loaded in`));
-  t.diagnostic(`default engine: ${engine} (relaxed build on the site: ${RELAXED_SHIPPED})`);
-  await assertClean(page);
-  await page.close();
-
-  // A site without the relaxed build (an older build.sh): SIMD128, and no message for the reader.
-  ({ page, asked, engine } = await open('', (route) => route.fulfill({ status: 404, body: 'not found' })));
-  assert.equal(engine, 'SIMD128');
-  assert.deepEqual(asked, ['fgsm_wasm_relaxed_bg.wasm', 'fgsm_wasm_bg.wasm']);
-  assert.equal(await page.isHidden('#alert'), true);
-  assert.match(await text(page, '#original-pred'), /^\d$/, 'the demo works');
-  await assertClean(page);
-  await page.close();
-
-  // ?engine=simd asks for SIMD128 only (to compare the two builds).
-  ({ page, asked, engine } = await open('?engine=simd'));
-  assert.equal(engine, 'SIMD128');
+test('the worker loads the one engine build, and asks for no other wasm', async () => {
+  const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
+  const asked = [];
+  page.on('request', (r) => /\.wasm$/.test(r.url()) && asked.push(r.url().split('/').pop()));
+  await page.goto(env.url);
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
+  await page.waitForSelector('#results[data-for^="test:"]');
+  assert.equal(await page.getAttribute('#status', 'data-engine'), 'SIMD128');
   assert.deepEqual(asked, ['fgsm_wasm_bg.wasm']);
+  assert.match(await text(page, '#speed'), /EngineSIMD128 \([\d.]+ MB, loaded in/);
   await assertClean(page);
   await page.close();
 });

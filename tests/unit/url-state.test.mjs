@@ -8,18 +8,18 @@ test('parse: digits count from 1 in the address and from 0 in the widget', () =>
   assert.deepEqual(parseAddress('', '#draw&eps=0.25&target=3'), { image: 'draw', eps: '0.25', target: '3' });
 });
 
-test('parse: photos by number or by name, ε in grey levels, the model and engine from the query', () => {
+test('parse: photos by number or by name, ε in grey levels, the model from the query; other parameters ignored', () => {
   assert.deepEqual(parseAddress('?model=efficientnet-lite0', '#sample=2&eps=4/255&target=368'), {
     model: 'efficientnet-lite0',
     image: '1',
     eps: '4/255',
     target: '368',
   });
-  assert.deepEqual(parseAddress('?engine=simd', '#sample=coffee'), { engine: 'simd', image: 'coffee' });
+  assert.deepEqual(parseAddress('?lang=en', '#sample=coffee'), { image: 'coffee' });
 });
 
 test('parse: anything malformed is left out', () => {
-  assert.deepEqual(parseAddress('?model=../x&engine=fast', '#digit=0&eps=abc&target=-1&sample=<b>'), {});
+  assert.deepEqual(parseAddress('?model=../x', '#digit=0&eps=abc&target=-1&sample=<b>'), {});
   assert.deepEqual(parseAddress('', ''), {});
 });
 
@@ -28,7 +28,7 @@ test('format: what the page shows, written back', () => {
   assert.deepEqual(formatAddress('', digits), { search: '', hash: '#digit=7&eps=0.1' });
   assert.deepEqual(formatAddress('?model=x', { ...digits, image: 'draw', target: 3 }), { search: '', hash: '#draw&eps=0.1&target=3' });
   const photo = { model: 'efficientnet-lite0', defaultModel: 'mnist', kind: 'photo', image: 'coffee', eps: 2 / 255, target: null };
-  assert.deepEqual(formatAddress('?engine=simd', photo), { search: '?engine=simd&model=efficientnet-lite0', hash: '#sample=coffee&eps=2/255' });
+  assert.deepEqual(formatAddress('?lang=en', photo), { search: '?lang=en&model=efficientnet-lite0', hash: '#sample=coffee&eps=2/255' });
   assert.deepEqual(formatAddress('', { ...photo, image: null }), { search: '?model=efficientnet-lite0', hash: '#eps=2/255' });
 });
 

@@ -6,16 +6,10 @@ import { TestDigits } from './test-digits.js';
 import { kindOf } from './models.js';
 
 let shared = null;
-let preferred;
-
-/** `prefer`: 'simd' or 'relaxed' to force one engine build (the page's ?engine=); call before any widget starts. */
-export function preferEngine(prefer) {
-  preferred = prefer;
-}
 
 /** The page's one engine, started on first use with the wasm from `pkg` (a folder URL). */
 export function sharedEngine(pkg) {
-  shared ??= new Engine(pkg, preferred);
+  shared ??= new Engine(pkg);
   return shared;
 }
 
@@ -30,9 +24,9 @@ class Engine {
   /** Shipped or linked models by URL: {promise, waiters, controller, listeners}. */
   #models = new Map();
 
-  constructor(pkg, prefer) {
+  constructor(pkg) {
     this.client = new WorkerClient(new Worker(new URL('../worker.js', import.meta.url), { type: 'module' }));
-    this.ready = this.client.call('init', { prefer, pkg }, {
+    this.ready = this.client.call('init', { pkg }, {
       onProgress: (p) => {
         this.progress = p;
         for (const listener of this.#listeners) listener(p);

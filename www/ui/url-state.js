@@ -6,7 +6,7 @@ const NAME = /^[\w-]+$/;
 
 /**
  * `search` ("?model=…") and `hash` ("#digit=7&eps=0.1") → the attributes they ask for, each only
- * when present and well-formed: {model?, image?, eps?, target?, engine?}. Numbers in the address
+ * when present and well-formed: {model?, image?, eps?, target?}. Numbers in the address
  * count from 1 (digit 1 is the first); the widget's `image` counts from 0.
  */
 export function parseAddress(search, hash) {
@@ -15,8 +15,6 @@ export function parseAddress(search, hash) {
   const view = {};
   const model = query.get('model');
   if (model && NAME.test(model)) view.model = model;
-  const engine = query.get('engine');
-  if (engine === 'simd' || engine === 'relaxed') view.engine = engine;
   const counted = (v) => (/^\d+$/.test(v ?? '') && Number(v) >= 1 ? String(Number(v) - 1) : null);
   const digit = counted(p.get('digit'));
   const sample = p.get('sample');
