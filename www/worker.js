@@ -16,6 +16,8 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 
 /** @type {Promise<{memory: WebAssembly.Memory, bytes: number, name: string, file: string}> | null} */
 let engine = null;
+/** Where the engine comes from: the folder `init` named (a later retry uses the same). */
+let enginePkg = new URL('./pkg/', import.meta.url).href;
 /** Prepared models by the page's key ("builtin:mnist", "custom"), so switching back is instant. */
 const models = new Map();
 
@@ -30,7 +32,7 @@ const handlers = {
    */
   async init({ pkg } = {}, progress) {
     const started = performance.now();
-    const { bytes, name, file } = await loadEngine(progress, pkg);
+    const { bytes, name, file } = await loadEngine(progress, pkg ?? enginePkg);
     return { name, file, bytes, ms: performance.now() - started };
   },
 
@@ -42,13 +44,12 @@ const handlers = {
    * show. Progress: {loaded, total} while downloading, then {phase: 'prepare'}.
    * → {inputShape, numClasses, ms (preparation), downloadMs, bytes}
    */
-  async load({ key, url, file, expectedBytes = 0 }, progress, signal) {
+  async load({ key, url, file }, progress, signal, early) {
     let data;
     let downloadMs = null;
     if (url) {
-      const started = performance.now();
-      data = await download(url, { onProgress: progress, signal, expectedBytes });
-      downloadMs = performance.now() - started;
+      // Started when the request arrived (see `starters`), while the engine may still download.
+      ({ data, downloadMs } = await early);
     } else if (file instanceof Blob) {
       data = new Uint8Array(await file.arrayBuffer());
     } else {
@@ -335,7 +336,8 @@ function describe(m) {
  * Loads the engine once, from `pkg` (the folder of the .wasm file; default: pkg/ beside this
  * worker), compiling while it downloads where the server labels it application/wasm.
  */
-function loadEngine(progress = () => {}, pkg = new URL('./pkg/', import.meta.url).href) {
+function loadEngine(progress = () => {}, pkg = enginePkg) {
+  enginePkg = pkg;
   if (!engine) {
     engine = (async () => {
       if (!WebAssembly.validate(SIMD_PROBE)) {
@@ -403,14 +405,27 @@ async function transferables(value) {
 /** The AbortController of each request that has not finished, by id. */
 const controllers = new Map();
 
-async function handle({ id, op, args } = {}) {
+/**
+ * The part of an operation that may start as soon as its request arrives, before the requests
+ * ahead of it have finished: a model's download, so that it travels alongside the engine's
+ * instead of after it. Its promise is handed to the handler when the request's turn comes.
+ */
+const starters = {
+  load({ url, expectedBytes = 0 }, progress, signal) {
+    if (!url) return null;
+    const started = performance.now();
+    return download(url, { onProgress: progress, signal, expectedBytes }).then((data) => ({ data, downloadMs: performance.now() - started }));
+  },
+};
+
+async function handle({ id, op, args } = {}, early) {
   const progress = (p) => self.postMessage({ id, progress: p });
   const signal = controllers.get(id).signal;
   try {
     const handler = Object.hasOwn(handlers, op) ? handlers[op] : null;
     if (!handler) throw new Error(`unknown operation "${op}"`);
     if (signal.aborted) throw abortError();
-    const result = await handler(args ?? {}, progress, signal);
+    const result = await handler(args ?? {}, progress, signal, early);
     self.postMessage({ id, ok: true, result }, await transferables(result));
   } catch (e) {
     // Also catches a result that cannot be posted, so the page's promise always settles.
@@ -429,6 +444,11 @@ self.onmessage = (event) => {
     controllers.get(message.abort)?.abort();
     return;
   }
-  controllers.set(message?.id, new AbortController());
-  queue = queue.then(() => handle(message));
+  const controller = new AbortController();
+  controllers.set(message?.id, controller);
+  const op = message?.op;
+  const starter = Object.hasOwn(starters, op) ? starters[op] : null;
+  const early = starter?.(message.args ?? {}, (p) => self.postMessage({ id: message.id, progress: p }), controller.signal) ?? null;
+  early?.catch(() => {}); // its failure is reported when the handler awaits it
+  queue = queue.then(() => handle(message, early));
 };

@@ -18,9 +18,12 @@ const FLAGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
-/** A browser and a server over `root` (site/ by default); call `close()` when done. */
-export async function start({ root = SITE, isolated = false } = {}) {
-  const server = await serve({ root, isolated });
+/**
+ * A browser and a server over `root` (site/ by default); call `close()` when done. Other options
+ * go to the server (see serve.mjs: `headers`, `hold`, `compressed`).
+ */
+export async function start({ root = SITE, isolated = false, ...serveOptions } = {}) {
+  const server = await serve({ root, isolated, ...serveOptions });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,

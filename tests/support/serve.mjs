@@ -33,13 +33,16 @@ const TYPES = {
  * Serves `root` on 127.0.0.1. `isolated` adds the cross-origin isolation headers that give
  * `performance.now()` its full precision (the benchmark wants them; the product page must not
  * need them, since blogs that embed it will not send them). `compressed: false` serves every file as
- * it is, as a host without compression would.
+ * it is, as a host without compression would. `headers` are added to every answer (a test's
+ * Content-Security-Policy). `hold(path)`, when given, is awaited before a file is answered, so a
+ * test can keep one download in flight while it watches what else the page asks for.
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export function serve({ root, port = 0, isolated = false, quiet = true, compressed = true }) {
+export function serve({ root, port = 0, isolated = false, quiet = true, compressed = true, headers: extra = {}, hold = null }) {
   const top = resolve(root);
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+    if (hold) await hold(path);
     let file = normalize(join(top, path));
     if (file !== top && !file.startsWith(top + sep)) return send(res, 403, 'forbidden');
     try {
@@ -55,6 +58,7 @@ export function serve({ root, port = 0, isolated = false, quiet = true, compress
         Vary: 'Accept-Encoding',
       };
       if (encoding) headers['Content-Encoding'] = encoding.name;
+      Object.assign(headers, extra);
       if (isolated) {
         headers['Cross-Origin-Opener-Policy'] = 'same-origin';
         headers['Cross-Origin-Embedder-Policy'] = 'require-corp';

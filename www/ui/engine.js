@@ -55,9 +55,13 @@ class Engine {
       const listeners = new Set();
       const key = `url:${url}`;
       const promise = (async () => {
-        await this.ready;
         const expectedBytes = card?.onnx?.bytes ?? 0; // the decoded size, for progress through a compressing server
-        const info = await this.client.call('load', { key, url, expectedBytes }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) });
+        // Asked at once: the worker starts the model's download while the engine's is under way,
+        // and prepares the model once the engine is ready. An engine that fails fails this too.
+        const [info] = await Promise.all([
+          this.client.call('load', { key, url, expectedBytes }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) }),
+          this.ready,
+        ]);
         const digits = card?.test_digits
           ? new TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
           : null;
