@@ -9,6 +9,7 @@ use tract_onnx::pb;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
 use tract_onnx::pb::type_proto::Value as TypeValue;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::konst::Const;
 
 use crate::error::{Error, Result};
 
@@ -23,6 +24,73 @@ const ONNX_FLOAT: i32 = 1;
 const ONNX_INT64: i32 = 7;
 
 type Plan = Arc<TypedRunnableModel>;
+
+/// The steps of [`Model::from_onnx_bytes_staged`], in the order they end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadStage {
+    /// Protobuf decode and the checks on the file.
+    Parse,
+    /// tract's reading of the ONNX graph (`model_for_proto_model`).
+    Read,
+    /// Type and shape analysis (`into_typed`).
+    Typed,
+    /// tract's graph simplification, once for both plans (`declutter`).
+    Decluttered,
+    /// `optimize` + `into_runnable` of the forward-only plan.
+    ForwardPlan,
+    /// `optimize` + `into_runnable` of the forward + gradient plan.
+    GradientPlan,
+}
+
+impl LoadStage {
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadStage::Parse => "parse",
+            LoadStage::Read => "read graph",
+            LoadStage::Typed => "type analysis",
+            LoadStage::Decluttered => "declutter",
+            LoadStage::ForwardPlan => "forward plan",
+            LoadStage::GradientPlan => "gradient plan",
+        }
+    }
+}
+
+/// tract's code generation, then the execution order.
+fn optimized_plan(mut model: TypedModel) -> TractResult<Plan> {
+    model.optimize()?;
+    model.into_runnable()
+}
+
+/// Above this size, tract folds the packing of a constant matrix operand at load time only when that
+/// constant has a single consumer (`CONST_FOLD_MEM_BUDGET`, tract-core `optim/mod.rs`).
+const TRACT_FOLD_BUDGET: usize = 4 << 20;
+
+/// Gives each consumer of a large shared constant its own `Const` node over the same tensor (an
+/// `Arc`, so no copy). A weight that feeds both the forward and the backward matrix product, such as
+/// EfficientNet-Lite0's 5 MB classifier, would otherwise be repacked on every run, in both products.
+/// `add_node`, not `add_const`: the latter merges constants that are equal by value.
+fn unshare_large_constants(model: &mut TypedModel) -> TractResult<()> {
+    let shared: Vec<(usize, Arc<Tensor>, Vec<InletId>)> = model
+        .nodes()
+        .iter()
+        .filter_map(|node| {
+            let konst = node.op_as::<Const>()?;
+            let successors = &node.outputs[0].successors;
+            let big = konst.val().len() * konst.val().datum_type().size_of() > TRACT_FOLD_BUDGET;
+            (big && successors.len() > 1).then(|| (node.id, konst.val().clone(), successors[1..].to_vec()))
+        })
+        .collect();
+    for (id, tensor, extra_consumers) in shared {
+        let fact = model.outlet_fact(OutletId::new(id, 0))?.clone();
+        for (k, inlet) in extra_consumers.into_iter().enumerate() {
+            let name = format!("{}.unshared{k}", model.node(id).name);
+            let op = Const::new(tensor.clone())?;
+            let copy = model.add_node(name, op, tvec!(fact.clone()))?;
+            model.add_edge(OutletId::new(copy, 0), inlet)?;
+        }
+    }
+    Ok(())
+}
 
 /// The loss of one labelled input and its gradient with respect to the input pixels.
 #[derive(Clone, Debug)]
@@ -49,6 +117,12 @@ impl Model {
     /// Parses ONNX bytes once and prepares both plans. Every way a file can be unfit (not ONNX, no
     /// gradient graph, dynamic image size, operators tract lacks) comes back as an `Error`.
     pub fn from_onnx_bytes(bytes: &[u8]) -> Result<Model> {
+        Self::from_onnx_bytes_staged(bytes, &mut |_| {})
+    }
+
+    /// [`from_onnx_bytes`](Self::from_onnx_bytes), calling `on_stage` as each [`LoadStage`] ends, so
+    /// that a caller with a clock (the CLI, the wasm bindings) can time the load and watch memory.
+    pub fn from_onnx_bytes_staged(bytes: &[u8], on_stage: &mut dyn FnMut(LoadStage)) -> Result<Model> {
         if bytes.is_empty() {
             return Err(Error::Parse("the file is empty".into()));
         }
@@ -60,6 +134,7 @@ impl Model {
         crate::limits::check_input_shape(input_shape)?;
         // Before tract reads the graph: what it would panic on, and sizes beyond the limits.
         crate::onnx_check::check_model(&proto)?;
+        on_stage(LoadStage::Parse);
 
         let model = onnx
             .model_for_proto_model(&proto)
@@ -68,25 +143,35 @@ impl Model {
             .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
             .and_then(|m| m.with_input_fact(1, i64::fact([1]).into()))
             .map_err(Error::engine("set the input shapes"))?;
+        drop(proto);
+        on_stage(LoadStage::Read);
 
-        // Type analysis runs once, on the whole graph; each plan then only prunes and optimises.
+        // Type analysis and declutter run once, on the whole graph; each plan then only prunes and
+        // optimises its own copy (`into_optimized` on each would declutter twice).
         let typed = model
             .with_outputs_by_name([LOGITS, LOSS, INPUT_GRAD])
             .and_then(|m| m.into_typed())
             .map_err(Error::engine("analyse the graph"))?;
-        let gradient = typed
-            .clone()
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(Error::engine("prepare the gradient plan"))?;
+        on_stage(LoadStage::Typed);
+        let decluttered = typed.into_decluttered().map_err(Error::engine("simplify the graph"))?;
+        on_stage(LoadStage::Decluttered);
+
         // Dropping `label` from the inputs leaves the loss and gradient nodes unreachable from the
-        // outputs, so tract prunes the whole backward pass from this plan.
-        let forward = typed
+        // outputs, so compacting prunes the whole backward pass from this plan. Made first, so that a
+        // caller could show a prediction before the gradient plan is ready.
+        let forward = decluttered
+            .clone()
             .with_input_names([IMAGE])
             .and_then(|m| m.with_outputs_by_name([LOGITS]))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+            .and_then(|m| m.into_compact())
+            .and_then(optimized_plan)
             .map_err(Error::engine("prepare the forward plan"))?;
+        on_stage(LoadStage::ForwardPlan);
+
+        let mut for_gradient = decluttered;
+        unshare_large_constants(&mut for_gradient).map_err(Error::engine("prepare the weights"))?;
+        let gradient = optimized_plan(for_gradient).map_err(Error::engine("prepare the gradient plan"))?;
+        on_stage(LoadStage::GradientPlan);
 
         let num_classes = check_outputs(&gradient, input_shape)?;
         Ok(Model { input_shape, num_classes, forward, gradient })

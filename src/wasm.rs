@@ -21,9 +21,26 @@ impl From<Error> for JsValue {
     }
 }
 
-/// An ONNX classifier with its gradient graph (see models/README.md).
+/// An ONNX classifier with its gradient graph (see models/README.md), and how its load went.
 #[wasm_bindgen]
-pub struct Model(model::Model);
+pub struct Model(model::Model, Array);
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`, a global in pages and workers alike.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// Bytes of wasm memory the engine holds now (it grows and never shrinks).
+#[wasm_bindgen(js_name = memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
@@ -37,7 +54,22 @@ impl Model {
     /// Parses and prepares the model; throws an `Error` saying what is wrong with the file.
     #[wasm_bindgen(constructor)]
     pub fn new(onnx: &[u8]) -> Result<Model, JsValue> {
-        Ok(Model(model::Model::from_onnx_bytes(onnx)?))
+        let stages = Array::new();
+        let mut last = performance_now();
+        let model = model::Model::from_onnx_bytes_staged(onnx, &mut |stage| {
+            let now = performance_now();
+            let entry =
+                [("stage", stage.name().into()), ("ms", (now - last).into()), ("memoryBytes", memory_bytes().into())];
+            stages.push(&object(&entry).unwrap_or_default());
+            last = now;
+        })?;
+        Ok(Model(model, stages))
+    }
+
+    /// `[{ stage, ms, memoryBytes }]`: how long each step of the load took, and the wasm memory after it.
+    #[wasm_bindgen(getter, js_name = loadStages)]
+    pub fn load_stages(&self) -> Array {
+        self.1.clone()
     }
 
     /// `[1, C, H, W]`.

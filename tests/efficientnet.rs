@@ -87,3 +87,35 @@ fn targeted_fgsm_moves_the_photo_towards_the_target() {
     assert!(after < before, "target loss {before} → {after}");
     assert!(adv.perturbation.iter().all(|d| d.abs() <= 8.0 / 255.0 + 1e-6));
 }
+
+/// tract repacks a constant matrix operand on every run when that constant is shared and over its
+/// 4 MiB folding budget (see `unshare_large_constants` in src/model.rs). No plan may be left with a
+/// pack of a constant: each would redo, per run, work that belongs to the load.
+#[test]
+fn no_plan_packs_a_constant_weight_at_run_time() {
+    let model = model();
+    let (forward, gradient) = model.plans();
+    for (name, plan) in [("forward", forward), ("gradient", gradient)] {
+        let graph = plan.model();
+        let packs_of_constants: Vec<String> = graph
+            .nodes()
+            .iter()
+            .filter(|node| node.op().name() == "OptMatMulPack")
+            .filter(|node| node.inputs.iter().any(|i| graph.node(i.node).op().name() == "Const"))
+            .map(|node| node.name.clone())
+            .collect();
+        assert!(packs_of_constants.is_empty(), "{name} plan packs constants on every run: {packs_of_constants:?}");
+    }
+}
+
+#[test]
+fn load_stages_end_in_order() {
+    use fgsm_wasm::model::LoadStage::*;
+    let mut stages = Vec::new();
+    Model::from_onnx_bytes_staged(
+        &std::fs::read(repo_path("models/efficientnet-lite0/model.onnx")).unwrap(),
+        &mut |s| stages.push(s),
+    )
+    .unwrap();
+    assert_eq!(stages, [Parse, Read, Typed, Decluttered, ForwardPlan, GradientPlan]);
+}
