@@ -4,6 +4,7 @@
 //! The model format is described in models/README.md.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tract_onnx::pb;
 use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
@@ -24,6 +25,16 @@ const ONNX_FLOAT: i32 = 1;
 const ONNX_INT64: i32 = 7;
 
 type Plan = Arc<TypedRunnableModel>;
+
+/// Runs of the forward and of the gradient plans since the program started, over every model: how
+/// the benchmark counts the passes a slider step costs in the page.
+static FORWARD_RUNS: AtomicU64 = AtomicU64::new(0);
+static GRADIENT_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// `(forward, gradient)` plan runs so far (see [`FORWARD_RUNS`]).
+pub fn plan_runs() -> (u64, u64) {
+    (FORWARD_RUNS.load(Ordering::Relaxed), GRADIENT_RUNS.load(Ordering::Relaxed))
+}
 
 /// The steps of [`Model::from_onnx_bytes_staged`], in the order they end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +216,7 @@ impl Model {
     /// Class scores before softmax, from the forward plan.
     pub fn logits(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         self.check_pixels(pixels)?;
+        FORWARD_RUNS.fetch_add(1, Ordering::Relaxed);
         let outputs = self
             .forward
             .run(tvec!(self.image_tensor(pixels)?.into()))
@@ -217,6 +229,7 @@ impl Model {
         self.check_pixels(pixels)?;
         self.check_label(label as i64)?;
         let label_tensor = Tensor::from_shape(&[1], &[label as i64]).map_err(Error::engine("make the label"))?;
+        GRADIENT_RUNS.fetch_add(1, Ordering::Relaxed);
         let outputs = self
             .gradient
             .run(tvec!(self.image_tensor(pixels)?.into(), label_tensor.into()))

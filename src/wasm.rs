@@ -33,6 +33,13 @@ extern "C" {
 }
 
 /// Bytes of wasm memory the engine holds now (it grows and never shrinks).
+/// `{ forward, gradient }`: how many times each plan has run in this engine, over every model.
+#[wasm_bindgen(js_name = planRuns)]
+pub fn plan_runs() -> Result<Object, JsValue> {
+    let (forward, gradient) = model::plan_runs();
+    object(&[("forward", (forward as f64).into()), ("gradient", (gradient as f64).into())])
+}
+
 #[wasm_bindgen(js_name = memoryBytes)]
 pub fn memory_bytes() -> f64 {
     wasm_bindgen::memory()
