@@ -13,6 +13,8 @@ pub enum Error {
     MissingTensor { kind: &'static str, name: &'static str },
     #[error("unsupported model: {0}")]
     Unsupported(String),
+    #[error("cannot build the gradient graph: {0}")]
+    Builder(String),
     #[error("tract could not {stage}: {message}")]
     Engine { stage: &'static str, message: String },
     #[error("expected {expected} pixel values for an input of shape {shape:?}, got {got}")]

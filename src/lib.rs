@@ -7,6 +7,7 @@
 pub mod attack;
 pub mod digits;
 pub mod error;
+pub mod grad;
 pub mod image;
 pub mod limits;
 pub mod model;

@@ -54,10 +54,10 @@ const OPTIONAL_INPUT_OPS: [&str; 11] = [
 
 /// Operators whose output has the rank of their first input.
 #[rustfmt::skip]
-const SAME_RANK_OPS: [&str; 45] = [
+const SAME_RANK_OPS: [&str; 46] = [
     "Abs", "Acos", "Asin", "Atan", "BatchNormalization", "Cast", "Ceil", "Celu", "Clip", "Conv", "ConvTranspose",
     "Cos", "CumSum", "DequantizeLinear", "QuantizeLinear", "Dropout", "Elu", "Erf", "Exp", "Floor", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid",
-    "HardSwish", "Identity", "InstanceNormalization", "LRN", "LeakyRelu", "Log", "LogSoftmax", "MaxPool",
+    "HardSwish", "Identity", "InstanceNormalization", "LayerNormalization", "LRN", "LeakyRelu", "Log", "LogSoftmax", "MaxPool",
     "AveragePool", "Neg", "Not", "PRelu", "Reciprocal", "Relu", "Round", "Selu", "Sigmoid", "Sign", "Sin",
     "Softmax", "Sqrt", "Tanh",
 ];
@@ -635,6 +635,7 @@ fn most_inputs(op: &str) -> Option<usize> {
         | "Clip"
         | "Dropout"
         | "InstanceNormalization"
+        | "LayerNormalization"
         | "DequantizeLinear"
         | "QuantizeLinear"
         | "Range"
