@@ -44,17 +44,74 @@ impl AttackArgs {
         let AttackArgs { steps, alpha, norm, momentum, seed } = *self;
         Options { method, eps, alpha, steps, norm, momentum, seed, label }
     }
+
+    /// The options for digit `n` (counting from 1) of an `eval` or `transfer` run: its seed is
+    /// `--seed` + n, as the page seeds each digit's noise with its number, so PGD's start and the
+    /// noise differ from digit to digit and the figures equal the page's.
+    fn for_digit(&self, method: Method, eps: f32, n: usize, label: Label) -> Options {
+        Options { seed: self.seed.wrapping_add(n as u64), ..self.options(method, eps, label) }
+    }
+}
+
+/// Which held-out digits an `eval` or `transfer` run attacks, and against which label.
+#[derive(Args)]
+struct DigitArgs {
+    #[arg(long, default_value = "models/mnist/test-digits.bin")]
+    digits: PathBuf,
+    /// Only the first N digits of the file.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// The label each attack raises the loss of: `predicted` (the model's own class, as the page
+    /// does) or `true` (the digit's true label, as in the FGSM paper's experiments).
+    #[arg(long, default_value = "predicted")]
+    label: LabelChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LabelChoice {
+    Predicted,
+    True,
+}
+
+impl LabelChoice {
+    fn label(self, digit: &digits::Digit) -> Label {
+        match self {
+            LabelChoice::Predicted => Label::Predicted,
+            LabelChoice::True => Label::Untargeted(digit.label as usize),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            LabelChoice::Predicted => "the model's prediction",
+            LabelChoice::True => "the true label",
+        }
+    }
+}
+
+impl DigitArgs {
+    fn load(&self) -> AnyResult<Vec<digits::Digit>> {
+        let bytes = std::fs::read(&self.digits).map_err(|e| format!("{}: {e}", self.digits.display()))?;
+        let mut digits = digits::parse(&bytes)?;
+        match self.limit {
+            Some(0) => return Err("--limit must be at least 1".into()),
+            Some(n) => digits.truncate(n),
+            None => {}
+        }
+        Ok(digits)
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Clean accuracy and the error rate of each method at each ε on the shipped held-out digits
-    /// (label = the model's prediction; error = adversarial class ≠ true label).
+    /// (error = adversarial class ≠ true label), for one model or several (a table each).
     Eval {
-        #[arg(long, default_value = "models/mnist/model.onnx")]
-        model: PathBuf,
-        #[arg(long, default_value = "models/mnist/test-digits.bin")]
-        digits: PathBuf,
+        /// One or more ONNX files, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "models/mnist/model.onnx")]
+        model: Vec<PathBuf>,
+        #[command(flatten)]
+        digits: DigitArgs,
         /// One or more of fgsm, fgm, bim, pgd, mi-fgsm, noise.
         #[arg(long, value_delimiter = ',', default_value = "fgsm")]
         method: Vec<Method>,
@@ -62,7 +119,25 @@ enum Command {
         eps: Vec<f32>,
         #[command(flatten)]
         attack: AttackArgs,
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table (an array when there are several models).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transfer: adversarial examples crafted on each model (rows), classified by every model
+    /// (columns); error = that model's class ≠ true label. The diagonal is `eval`'s figure.
+    Transfer {
+        /// Two or more ONNX files with the same input shape, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        models: Vec<PathBuf>,
+        #[command(flatten)]
+        digits: DigitArgs,
+        #[arg(long, default_value = "fgsm")]
+        method: Method,
+        #[arg(long, value_delimiter = ',', default_value = "0.25")]
+        eps: Vec<f32>,
+        #[command(flatten)]
+        attack: AttackArgs,
+        /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
     },
@@ -120,7 +195,23 @@ type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 fn main() -> AnyResult<()> {
     match Cli::parse().command {
         Command::Eval { model, digits, method, eps, attack, json } => {
-            eval(&load(&model)?, &model, &digits, &method, &eps, &attack, json)
+            let digit_list = digits.load()?;
+            let mut reports = Vec::new();
+            for path in &model {
+                let report = eval(&load(path)?, path, &digit_list, &digits, &method, &eps, &attack)?;
+                if !json {
+                    print_eval(&report, &digits, &method, &eps);
+                }
+                reports.push(report.json);
+            }
+            if json {
+                let out = if reports.len() == 1 { reports.remove(0) } else { serde_json::Value::Array(reports) };
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            }
+            Ok(())
+        }
+        Command::Transfer { models, digits, method, eps, attack, json } => {
+            transfer(&models, &digits, method, &eps, &attack, json)
         }
         Command::Info { model } => info(&model),
         Command::Bench { model, runs } => bench(&model, runs),
@@ -142,21 +233,38 @@ fn load(path: &PathBuf) -> AnyResult<Model> {
     Ok(Model::from_onnx_bytes(&bytes)?)
 }
 
+/// The name a model goes by in tables: its folder for a `model.onnx`, else its file name.
+fn model_name(path: &std::path::Path) -> String {
+    let folder = path.parent().and_then(|p| p.file_name());
+    match (path.file_name().and_then(|f| f.to_str()), folder) {
+        (Some("model.onnx"), Some(folder)) => folder.to_string_lossy().into_owned(),
+        _ => path.file_stem().unwrap_or(path.as_os_str()).to_string_lossy().into_owned(),
+    }
+}
+
+/// One model's `eval`: clean accuracy and `error[method][ε]`, with its JSON form.
+struct EvalReport {
+    name: String,
+    accuracy: f64,
+    error: Vec<Vec<f64>>,
+    params: Vec<fgsm_wasm::attack::Params>,
+    json: serde_json::Value,
+}
+
 fn eval(
     model: &Model,
-    model_path: &PathBuf,
-    path: &PathBuf,
+    model_path: &std::path::Path,
+    digits: &[digits::Digit],
+    which: &DigitArgs,
     methods: &[Method],
     eps_list: &[f32],
     args: &AttackArgs,
-    json: bool,
-) -> AnyResult<()> {
-    let digits = digits::parse(&std::fs::read(path)?)?;
+) -> AnyResult<EvalReport> {
     let n = digits.len() as f64;
     let mut sessions = Vec::with_capacity(digits.len());
     let mut correct = 0;
-    for d in &digits {
-        let session = model.session(&d.pixels)?;
+    for d in digits {
+        let session = model.session(&d.pixels).map_err(|e| format!("{}: {e}", model_path.display()))?;
         correct += usize::from(session.prediction() == d.label as usize);
         sessions.push(session);
     }
@@ -166,38 +274,46 @@ fn eval(
     let mut params = Vec::new();
     for (m, &method) in methods.iter().enumerate() {
         for (e, &eps) in eps_list.iter().enumerate() {
-            let options = args.options(method, eps, Label::Predicted);
             if e + 1 == eps_list.len() {
-                params.push(options.resolve(model.input_len())?);
+                params.push(args.options(method, eps, Label::Predicted).resolve(model.input_len())?);
             }
             let mut wrong = 0;
-            for (session, d) in sessions.iter_mut().zip(&digits) {
+            for (i, (session, d)) in sessions.iter_mut().zip(digits).enumerate() {
+                let options = args.for_digit(method, eps, i + 1, which.label.label(d));
                 wrong += usize::from(argmax(&session.attack(&options)?.probs) != d.label as usize);
             }
             error[m][e] = wrong as f64 / n;
         }
     }
-    if json {
-        let by_method: serde_json::Map<String, serde_json::Value> =
-            methods.iter().zip(&error).map(|(m, errors)| (m.name().to_string(), json!(errors))).collect();
-        let params: Vec<_> = params
-            .iter()
-            .map(|p| {
-                json!({ "method": p.method.name(), "norm": p.norm.to_string(), "steps": p.steps,
-                        "alpha_at_last_eps": num(p.alpha), "momentum": num(p.momentum), "seed": p.seed })
-            })
-            .collect();
-        let report = json!({
-            "model": model_path, "digits": digits.len(), "clean_accuracy": accuracy,
-            "label": "the model's prediction", "eps": eps_list.iter().copied().map(num).collect::<Vec<_>>(),
-            "error": by_method, "params": params,
-        });
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
-    }
-    println!("model: {}", model_path.display());
-    println!("digits: {} held out; clean accuracy {:.2} %", digits.len(), 100.0 * accuracy);
-    println!("error (%): adversarial class ≠ true label; the attack's label is the model's prediction");
+    let by_method: serde_json::Map<String, serde_json::Value> =
+        methods.iter().zip(&error).map(|(m, errors)| (m.name().to_string(), json!(errors))).collect();
+    let params_json: Vec<_> = params
+        .iter()
+        .map(|p| {
+            json!({ "method": p.method.name(), "norm": p.norm.to_string(), "steps": p.steps,
+                    "alpha_at_last_eps": num(p.alpha), "momentum": num(p.momentum), "seed": p.seed })
+        })
+        .collect();
+    let json = json!({
+        "model": model_path, "name": model_name(model_path), "digits": digits.len(),
+        "digits_file": which.digits, "clean_accuracy": accuracy,
+        "label": which.label.describe(),
+        "seeds": "digit n (counting from 1) is attacked with seed + n",
+        "eps": eps_list.iter().copied().map(num).collect::<Vec<_>>(),
+        "error": by_method, "params": params_json,
+    });
+    Ok(EvalReport { name: model_name(model_path), accuracy, error, params, json })
+}
+
+fn print_eval(report: &EvalReport, which: &DigitArgs, methods: &[Method], eps_list: &[f32]) {
+    println!("model: {}", report.name);
+    println!(
+        "digits: {} held out ({}); clean accuracy {:.2} %",
+        report.json["digits"],
+        which.digits.display(),
+        100.0 * report.accuracy
+    );
+    println!("error (%): adversarial class ≠ true label; the attack's label is {}", which.label.describe());
     print!("{:>6}", "ε");
     for m in methods {
         print!(" {:>8}", m.name());
@@ -205,24 +321,118 @@ fn eval(
     println!();
     for (e, eps) in eps_list.iter().enumerate() {
         print!("{eps:>6.3}");
-        for errors in &error {
+        for errors in &report.error {
             print!(" {:>8.1}", 100.0 * errors[e]);
         }
         println!();
     }
-    for p in &params {
+    for p in &report.params {
         let how = match p.method {
             Method::Fgsm | Method::Fgm => format!("one step of ε, norm {}", p.norm),
-            Method::Noise => format!("random, norm {}, seed {}", p.norm, p.seed),
+            Method::Noise => format!("random, norm {}, seed {} + digit number", p.norm, p.seed),
             Method::Bim => format!("{} steps, norm {}, α = {}", p.steps, p.norm, p.alpha),
-            Method::Pgd => {
-                format!("{} steps, norm {}, α = {} at ε = {}, seed {}", p.steps, p.norm, p.alpha, p.eps, p.seed)
-            }
+            Method::Pgd => format!(
+                "{} steps, norm {}, α = {} at ε = {}, seed {} + digit number",
+                p.steps, p.norm, p.alpha, p.eps, p.seed
+            ),
             Method::MiFgsm => {
                 format!("{} steps, norm {}, α = {} at ε = {}, μ = {}", p.steps, p.norm, p.alpha, p.eps, p.momentum)
             }
         };
         println!("{}: {how}", p.method);
+    }
+    println!();
+}
+
+/// Crafts `method` at each ε on every model in turn and classifies each adversarial digit with
+/// every model: `error[ε][from][to]`.
+fn transfer(
+    paths: &[PathBuf],
+    which: &DigitArgs,
+    method: Method,
+    eps_list: &[f32],
+    args: &AttackArgs,
+    json: bool,
+) -> AnyResult<()> {
+    if paths.len() < 2 {
+        return Err("transfer needs at least two models (--models a.onnx,b.onnx)".into());
+    }
+    let models = paths.iter().map(load).collect::<AnyResult<Vec<_>>>()?;
+    let shape = models[0].input_shape();
+    if let Some((path, model)) = paths.iter().zip(&models).find(|(_, m)| m.input_shape() != shape) {
+        return Err(format!(
+            "{} takes input {:?}, {} takes {:?}: transfer needs one input shape",
+            path.display(),
+            model.input_shape(),
+            paths[0].display(),
+            shape
+        )
+        .into());
+    }
+    let digits = which.load()?;
+    let n = digits.len() as f64;
+    let names: Vec<String> = paths.iter().map(|p| model_name(p)).collect();
+    let mut clean = vec![0usize; models.len()];
+    let mut wrong = vec![vec![vec![0usize; models.len()]; models.len()]; eps_list.len()];
+    for (i, d) in digits.iter().enumerate() {
+        for (to, model) in models.iter().enumerate() {
+            clean[to] += usize::from(argmax(&model.predict(&d.pixels)?) != d.label as usize);
+        }
+        for (from, source) in models.iter().enumerate() {
+            let mut session = source.session(&d.pixels)?;
+            for (e, &eps) in eps_list.iter().enumerate() {
+                let adv = session.attack(&args.for_digit(method, eps, i + 1, which.label.label(d)))?;
+                for (to, target) in models.iter().enumerate() {
+                    // The source's own verdict is in the attack's result (one forward pass fewer).
+                    let class =
+                        if to == from { argmax(&adv.probs) } else { argmax(&target.predict(&adv.adversarial)?) };
+                    wrong[e][from][to] += usize::from(class != d.label as usize);
+                }
+            }
+        }
+    }
+    let rate = |w: usize| w as f64 / n;
+    if json {
+        let error: Vec<Vec<Vec<f64>>> =
+            wrong.iter().map(|m| m.iter().map(|row| row.iter().map(|&w| rate(w)).collect()).collect()).collect();
+        let report = json!({
+            "models": paths, "names": names, "digits": digits.len(), "digits_file": which.digits,
+            "method": method.name(), "label": which.label.describe(),
+            "seeds": "digit n (counting from 1) is attacked with seed + n",
+            "eps": eps_list.iter().copied().map(num).collect::<Vec<_>>(),
+            "clean_error": clean.iter().map(|&w| rate(w)).collect::<Vec<_>>(),
+            "error": error,
+            "error_layout": "error[ε][crafted on][classified by]",
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let width = names.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(12);
+    println!(
+        "{} digits held out ({}); {method} crafted on the row's model (label: {}), error (%) of the column's model",
+        digits.len(),
+        which.digits.display(),
+        which.label.describe()
+    );
+    for (e, eps) in eps_list.iter().enumerate() {
+        println!("ε = {eps}");
+        print!("{:<width$}", "crafted on ↓");
+        for name in &names {
+            print!("  {name:>width$}");
+        }
+        println!();
+        for (from, name) in names.iter().enumerate() {
+            print!("{name:<width$}");
+            for w in &wrong[e][from] {
+                print!("  {:>width$.1}", 100.0 * rate(*w));
+            }
+            println!();
+        }
+        print!("{:<width$}", "(clean)");
+        for &w in &clean {
+            print!("  {:>width$.1}", 100.0 * rate(w));
+        }
+        println!();
     }
     Ok(())
 }
