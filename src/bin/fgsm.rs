@@ -164,6 +164,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Add the gradient graph to a forward-only ONNX classifier (writes the product's model format).
+    GradGraph {
+        input: PathBuf,
+        output: PathBuf,
+        /// The image input, if the model has several inputs.
+        #[arg(long = "input")]
+        image: Option<String>,
+        /// The logits tensor, if the model has several outputs.
+        #[arg(long)]
+        logits: Option<String>,
+        /// Per-channel mean the model expects on [0,1] pixels, e.g. 0.485,0.456,0.406.
+        #[arg(long, value_delimiter = ',')]
+        mean: Option<Vec<f32>>,
+        /// Per-channel std the model expects on [0,1] pixels, e.g. 0.229,0.224,0.225.
+        #[arg(long, value_delimiter = ',')]
+        std: Option<Vec<f32>>,
+    },
     /// Attack a PNG (resized to the model's input) and write the adversarial PNG.
     Attack {
         #[arg(long, default_value = "models/mnist/model.onnx")]
@@ -217,6 +234,9 @@ fn main() -> AnyResult<()> {
         Command::Bench { model, runs } => bench(&model, runs),
         Command::Profile { model, runs } => profile(&load(&model)?, runs),
         Command::ForwardOnly { model, out } => forward_only(&model, &out),
+        Command::GradGraph { input, output, image, logits, mean, std } => {
+            grad_graph(&input, &output, &fgsm_wasm::grad::Options { input: image, logits, mean, std })
+        }
         Command::Attack { model, method, image, eps, attack: args, target, label, out, json } => {
             let label = match (target, label) {
                 (Some(target), _) => Label::Targeted(target),
@@ -490,6 +510,18 @@ fn info(path: &PathBuf) -> AnyResult<()> {
     let outputs: Vec<_> = graph.output.iter().collect();
     let gradient = has(&inputs, "label") && has(&outputs, "loss") && has(&outputs, "input_grad");
     println!("gradient graph: {}", if gradient { "yes (input `label`, outputs `loss`, `input_grad`)" } else { "no" });
+    if !gradient {
+        match fgsm_wasm::grad::blockers(&proto, &Default::default()) {
+            Ok(blockers) if blockers.is_empty() => println!("builder: `fgsm grad-graph` can add it"),
+            Ok(blockers) => {
+                println!("builder: blocked by");
+                for b in blockers {
+                    println!("  {} (node `{}`): {}", b.op, b.node, b.reason);
+                }
+            }
+            Err(e) => println!("builder: {e}"),
+        }
+    }
     match Model::from_onnx_bytes(&bytes) {
         Ok(model) => println!("loads: yes; input {:?}, {} classes", model.input_shape(), model.num_classes()),
         Err(e) => println!("loads: no — {e}"),
@@ -645,27 +677,42 @@ fn profile(model: &Model, runs: usize) -> AnyResult<()> {
 /// it. Other engines then run exactly the forward pass that our forward plan runs.
 fn forward_only(path: &PathBuf, out: &PathBuf) -> AnyResult<()> {
     use prost::Message;
-    use std::collections::HashSet;
-    let mut proto = tract_onnx::pb::ModelProto::decode(&std::fs::read(path)?[..])?;
-    let graph = proto.graph.as_mut().ok_or("no graph")?;
-    let mut needed: HashSet<String> = HashSet::from(["logits".to_string()]);
-    let mut keep = vec![false; graph.node.len()];
-    // Nodes are topologically sorted in ONNX, so one backward sweep finds every producer.
-    for (i, node) in graph.node.iter().enumerate().rev() {
-        if node.output.iter().any(|o| needed.contains(o)) {
-            keep[i] = true;
-            needed.extend(node.input.iter().cloned());
-        }
-    }
-    let mut kept = keep.iter();
-    graph.node.retain(|_| *kept.next().unwrap_or(&false));
-    graph.initializer.retain(|t| needed.contains(&t.name));
-    graph.input.retain(|v| needed.contains(&v.name));
-    graph.output.retain(|v| v.name == "logits");
-    graph.value_info.retain(|v| needed.contains(&v.name));
-    let nodes = graph.node.len();
+    let mut proto = fgsm_wasm::grad::decode(&std::fs::read(path)?)?;
+    fgsm_wasm::grad::strip_gradient(&mut proto);
+    let nodes = proto.graph.as_ref().map_or(0, |g| g.node.len());
     std::fs::write(out, proto.encode_to_vec())?;
     println!("wrote {} ({nodes} nodes)", out.display());
+    Ok(())
+}
+
+fn grad_graph(input: &PathBuf, output: &PathBuf, options: &fgsm_wasm::grad::Options) -> AnyResult<()> {
+    let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let start = Instant::now();
+    let (built, report) = fgsm_wasm::grad::build(&bytes, options)?;
+    let took = start.elapsed().as_secs_f64();
+    // The written file must load as the product reads it.
+    let model = Model::from_onnx_bytes(&built)?;
+    std::fs::write(output, &built).map_err(|e| format!("{}: {e}", output.display()))?;
+    let ops: Vec<String> = report.ops.iter().map(|(op, n)| format!("{op}×{n}")).collect();
+    println!(
+        "input `{}` {:?}, logits `{}`, {} classes",
+        report.input, report.input_shape, report.logits, report.classes
+    );
+    if let Some(op) = &report.stripped {
+        println!("stripped the final {op}: `logits` are the scores before it");
+    }
+    if report.normalised {
+        println!("normalisation put in front: `image` takes pixels in [0, 1]");
+    }
+    println!("ops on the path from image to logits: {}", ops.join(", "));
+    println!(
+        "wrote {}: {} bytes, {} backward nodes added, built in {:.0} ms; loads with input {:?}",
+        output.display(),
+        built.len(),
+        report.nodes_added,
+        took * 1e3,
+        model.input_shape()
+    );
     Ok(())
 }
 
