@@ -97,7 +97,11 @@ fn clean_accuracy_and_fgsm_error_match_the_cards() {
             }
             let error = wrong as f64 / n;
             let card_error = shipped["fgsm_error"][eps].as_f64().unwrap();
-            println!("{name}: FGSM ε = {eps}: error {:.1} % (card, PyTorch: {:.1} %)", 100.0 * error, 100.0 * card_error);
+            println!(
+                "{name}: FGSM ε = {eps}: error {:.1} % (card, PyTorch: {:.1} %)",
+                100.0 * error,
+                100.0 * card_error
+            );
             assert!((error - card_error).abs() <= 0.01 + 1e-9, "{name}: tract {error} vs card {card_error}");
         }
     }
