@@ -332,3 +332,44 @@ test('widgets in an article at 1280 and 360 px', needsPhotoModel, async () => {
     await page.close();
   }
 });
+
+test('a widget without attributes opens on the lead photo, with its still until the engine is there', needsPhotoModel, async () => {
+  const { LEAD } = await import('../../www/ui/models.js');
+  const { POSTER } = await import('../../www/ui/poster.js');
+  const page = await openFixture('blank.html', { viewport: { width: 1000, height: 800 } });
+  await recordResults(page);
+  let release;
+  const held = new Promise((done) => (release = done));
+  await page.route('**/fgsm_wasm_bg.wasm', async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await page.evaluate(() => {
+    const demo = document.createElement('fgsm-demo');
+    demo.id = 'd';
+    demo.panels = 'triptych,controls';
+    document.body.append(demo);
+  });
+  await page.waitForSelector('#d #poster-lead', { state: 'visible' });
+  assert.equal(await text(page, '#d #poster-verdict'), POSTER.verdict);
+  assert.equal(await page.isHidden('#d #poster-image'), true, 'the still, not a lone sample photo');
+  release();
+  const lead = sampleIndex(LEAD.image);
+  await ready(page, 'd', `sample:${lead}@${LEAD.eps}`);
+  const r = await lastResult(page, 'd');
+  assert.equal(r.model, LEAD.model);
+  assert.equal(r.image, LEAD.image);
+  assert.equal(r.fooled, true);
+  assert.equal(`${r.labelName} → ${r.adversarialName}`, `${POSTER.original.name} → ${POSTER.adversarial.name}`);
+  // Explicit attributes still rule: the digits, by attribute.
+  await page.evaluate(() => {
+    const d = document.getElementById('d');
+    d.model = 'mnist';
+    d.image = '3';
+    d.eps = '0.25';
+  });
+  await ready(page, 'd', 'test:3@0.250');
+  assert.equal((await lastResult(page, 'd')).model, 'mnist');
+  await assertClean(page);
+  await page.close();
+});

@@ -38,7 +38,8 @@ const text = async (page, selector) => (await page.textContent(selector)).trim()
 async function openPhotoPage(options = { viewport: DESKTOP }, hash = '') {
   const page = await newPage(env.browser, env.url, options);
   await page.goto(`${env.url}?model=${MODEL}${hash}`);
-  await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`, { timeout: 120_000 });
+  // (attached: on a phone the ready line gives its room to the first result)
+  await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`, { state: 'attached', timeout: 120_000 });
   await page.waitForSelector('#results[data-for^="sample:"]', { timeout: 60_000 });
   return page;
 }
@@ -153,7 +154,7 @@ test('the site has the photo model and its sample photos', () => {
 
 test('switching to EfficientNet-Lite0 shows the download, then the preparation, then both times', needsModel, async (t) => {
   const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
-  await page.goto(env.url);
+  await page.goto(`${env.url}?model=mnist`);
   await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]', { timeout: 120_000 });
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.isVisible('#input-digits'), true);
@@ -170,6 +171,9 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   });
   await page.selectOption('#model-select', MODEL);
   await page.waitForSelector('#status[data-phase="download"]');
+  // Meanwhile the digits' input gives way: no "Choose a digit" under a photo classifier that loads.
+  assert.match(await text(page, '#input-title-text'), /^Loading the photo classifier…$/);
+  assert.equal(await page.isHidden('#input-digits'), true);
   await page.selectOption('#model-select', 'mnist');
   await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   await page.waitForSelector('#results[data-for^="test:"]');
@@ -215,14 +219,18 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   assert.ok(preparing.every((s) => s.progress === 'busy'), 'an indeterminate bar while preparing');
   assert.ok(states.findIndex((s) => s.phase === 'prepare') > states.findIndex((s) => s.phase === 'download'), 'download, then preparation');
 
+  // The status line in plain words; the figures are in the details.
   const status = await text(page, '#status');
-  assert.match(status, /Ready: efficientnet-lite0, downloaded \([\d.]+ [kM]B\) in [\d.]+ m?s, prepared in [\d.]+ m?s/);
+  assert.equal(status, 'Ready: EfficientNet-Lite0, running in your browser. Nothing is sent anywhere.');
+  const speed = await text(page, '#speed');
+  assert.match(speed, /Model download[\d.]+ [kM]B in [\d.]+ m?s/);
+  assert.match(speed, /Preparing the model[\d.]+ m?s/);
   const downloadMs = Number(await page.getAttribute('#status', 'data-download-ms'));
   const prepareMs = Number(await page.getAttribute('#status', 'data-prepare-ms'));
   assert.ok(downloadMs > 0 && prepareMs > 0, 'both times measured');
   const engine = await page.getAttribute('#status', 'data-engine');
   assert.equal(engine, 'SIMD128');
-  assert.match(status, new RegExp(`engine: ${engine}, [\\d.]+ MB`));
+  assert.match(speed, new RegExp(`Engine${engine} \\([\\d.]+ MB`));
   t.diagnostic(`EfficientNet-Lite0: download ${downloadMs} ms, prepare (parse + optimise in the worker) ${prepareMs} ms, ` +
     `switch in all ${switchMs} ms; engine ${engine}`);
   t.diagnostic(`page thread during the switch: longest gap between 10 ms timers ${stalls.timerMax} ms, between frames ${stalls.frameMax} ms`);
@@ -255,7 +263,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.waitForSelector('#results[data-for="photo:1@4/255"]');
   assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class);
   assert.deepEqual(requests.filter((u) => /\.onnx$/.test(u)), [], 'switching back fetches no model again');
-  assert.match(page.url(), /\?model=efficientnet-lite0#eps=4\/255$/, 'the address says what is shown');
+  assert.match(page.url(), /\/#eps=4\/255$/, 'the address says what is shown (the photo model is the default)');
   await page.selectOption('#model-select', 'mnist');
   await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   await page.selectOption('#model-select', MODEL);
@@ -392,7 +400,8 @@ test('targeted FGSM reaches the recorded target; the downloaded PNG reads back a
   t.diagnostic(`saved as PNG: ${factText}`);
 
   // Download x′: a 224 × 224 PNG whose pixels are exactly those on the page.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#fact-png button')]);
+  assert.equal(await page.getAttribute('#download-row', 'data-fools'), 'true');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   assert.match(download.suggestedFilename(), new RegExp(`^adversarial-[a-z0-9-]+-to-[a-z0-9-]+-eps${eps}-255\\.png$`));
   const png = readFileSync(await download.path());
   assert.equal(png.subarray(1, 4).toString(), 'PNG');
@@ -496,7 +505,7 @@ test('the photo page on a laptop and on a phone', needsModel, async () => {
       for (const id of ['model-select', 'photo-file', 'sample', 'eps', 'gain', 'target', 'target-clear', 'model-file']) {
         assert.ok(reached.includes(id), `${id} is reachable with Tab (reached: ${reached.join(', ')})`);
       }
-      assert.ok(reached.indexOf('photo-file') < reached.indexOf('eps'), 'the photo comes before the attack');
+      assert.ok(reached.indexOf('eps') < reached.indexOf('photo-file'), 'the result and ε come first, then the choice of photo');
     }
     await page.screenshot({ path: screenshotPath(`photo-${name}.png`), fullPage: true });
     if (name === 'phone') await page.screenshot({ path: screenshotPath('photo-phone-top.png') });
@@ -509,12 +518,145 @@ test('the worker loads the one engine build, and asks for no other wasm', async 
   const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
   const asked = [];
   page.on('request', (r) => /\.wasm$/.test(r.url()) && asked.push(r.url().split('/').pop()));
-  await page.goto(env.url);
+  await page.goto(`${env.url}?model=mnist`);
   await page.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.getAttribute('#status', 'data-engine'), 'SIMD128');
   assert.deepEqual(asked, ['fgsm_wasm_bg.wasm']);
   assert.match(await text(page, '#speed'), /EngineSIMD128 \([\d.]+ MB, loaded in/);
+  await assertClean(page);
+  await page.close();
+});
+
+// --- the reader's first minute --------------------------------------------------------------------
+
+const { POSTER } = await import('../../www/ui/poster.js');
+const { LEAD } = await import('../../www/ui/models.js');
+const leadIndex = card ? card.samples.findIndex((s) => s.file.split('/').pop().replace(/\.[^.]*$/, '') === LEAD.image) : -1;
+
+test('the page opens on a photo flipped at a small ε, with an honest still of it while the engine loads', needsModel, async () => {
+  const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
+  // Hold the engine back, as a slow network would, to look at the page meanwhile.
+  let release;
+  const held = new Promise((done) => (release = done));
+  await page.route('**/fgsm_wasm_bg.wasm', async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('#poster-lead', { state: 'visible' });
+  await page.waitForFunction(() => ['poster-original', 'poster-adversarial'].every((id) => document.querySelector('fgsm-demo').shadowRoot.getElementById(id).naturalWidth === 224));
+  assert.equal(await page.isHidden('#layout'), true, 'no empty panels (black squares and dashes) while loading');
+  assert.equal(await text(page, '#poster-original-pred'), POSTER.original.name);
+  assert.equal(await text(page, '#poster-adversarial-pred'), POSTER.adversarial.name);
+  assert.equal(await text(page, '#poster-verdict'), POSTER.verdict);
+  assert.notEqual(POSTER.original.name, POSTER.adversarial.name, 'the still shows a flipped photo');
+  await page.screenshot({ path: screenshotPath('page-poster.png') });
+  release();
+
+  // The live result is the one the still showed: same labels, same probabilities, same verdict.
+  assert.ok(leadIndex >= 0, `the lead sample ${LEAD.image} is one of the model's samples`);
+  await page.waitForSelector(`#results[data-for="sample:${leadIndex}@${LEAD.eps}"]`, { timeout: 120_000 });
+  assert.equal(await page.isHidden('#poster'), true);
+  assert.equal(await page.inputValue('#model-select'), MODEL);
+  assert.deepEqual(await page.$$eval('#model-select option', (os) => os.map((o) => o.value)), [MODEL, 'mnist'], 'digits are the second choice');
+  assert.equal(await page.getAttribute('#verdict', 'data-fooled'), 'true');
+  assert.equal(await text(page, '#verdict'), POSTER.verdict);
+  assert.equal(await text(page, '#original-pred'), POSTER.original.name);
+  assert.equal(await text(page, '#original-conf'), POSTER.original.percent);
+  assert.equal(await text(page, '#adversarial-pred'), POSTER.adversarial.name);
+  assert.equal(await text(page, '#adversarial-conf'), POSTER.adversarial.percent);
+  assert.equal(Number(await page.inputValue('#eps')), 2, 'a small ε: 2/255');
+  assert.equal(await text(page, '#input-title-text'), 'Choose a photo');
+  // The pictures themselves: the still's adversarial picture is the live one (lossy WebP: close).
+  const diff = await page.evaluate(async () => {
+    const root = document.querySelector('fgsm-demo').shadowRoot;
+    const img = root.getElementById('poster-adversarial');
+    const c = new OffscreenCanvas(224, 224);
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const still = ctx.getImageData(0, 0, 224, 224).data;
+    const live = root.getElementById('cv-adversarial').getContext('2d').getImageData(0, 0, 224, 224).data;
+    let sum = 0;
+    for (let i = 0; i < live.length; i += 4) sum += Math.abs(still[i] - live[i]) + Math.abs(still[i + 1] - live[i + 1]) + Math.abs(still[i + 2] - live[i + 2]);
+    return sum / (224 * 224 * 3);
+  });
+  assert.ok(diff < 4, `the still's x′ is the live x′ (mean difference ${diff.toFixed(2)} grey levels)`);
+  // Story first: the numbers wait in a closed "Details".
+  assert.equal(await page.$eval('fgsm-demo', (el) => el.shadowRoot.getElementById('details').open), false);
+  assert.equal(await page.isHidden('#speed'), true);
+  assert.match(await text(page, '#eps-story'), /^No pixel changes by more than 2 of its 255 brightness levels, too little to see\./);
+  assert.match(new URL(page.url()).hash, new RegExp(`^#sample=${LEAD.image}&eps=2/255$`));
+  // No literal backticks anywhere the reader can read.
+  assert.doesNotMatch(await page.$eval('fgsm-demo', (el) => el.shadowRoot.getElementById('fgsm').textContent), /`/);
+  await assertClean(page);
+  await page.close();
+});
+
+test('the target is a chip beside ε, and it goes when the picture changes (a sample or an upload)', needsModel, async () => {
+  const page = await openPhotoPage();
+  const pick = async () => {
+    await page.click('#target');
+    await page.keyboard.type('goldfish');
+    await page.locator('#target-list [role=option]').first().click();
+    await page.waitForSelector('#results:not([data-target=""])');
+    assert.ok(await page.isVisible('#target-chip'));
+    assert.equal(await text(page, '#target-chip-name'), 'goldfish');
+  };
+  await pick();
+  await page.click('#samples button[data-index="1"]');
+  await page.waitForSelector('#results[data-for^="sample:1@"][data-target=""]', { timeout: 60_000 });
+  assert.equal(await page.isHidden('#target-chip'), true);
+  assert.equal(await page.inputValue('#target'), '');
+  assert.match(await text(page, '#target-note'), /new picture: the target was cleared/i);
+  await pick();
+  await page.setInputFiles('#photo-file', sampleFile(card.samples[0]));
+  await page.waitForSelector('#results[data-for^="photo:1@"][data-target=""]', { timeout: 60_000 });
+  assert.equal(await page.isHidden('#target-chip'), true, 'an upload clears the target too');
+  // The chip's own button clears it.
+  await pick();
+  await page.click('#target-chip-clear');
+  await page.waitForSelector('#results[data-target=""]');
+  await assertClean(page);
+  await page.close();
+});
+
+test('on a phone: large pictures one at a time, ε and the verdict stay in view, and a link to the view', needsModel, async () => {
+  const page = await newPage(env.browser, env.url, { ...PHONE, permissions: ['clipboard-read', 'clipboard-write'] });
+  await page.goto(env.url);
+  await page.waitForSelector(`#results[data-for="sample:${leadIndex}@${LEAD.eps}"]`, { timeout: 120_000 });
+  await waitForSweep(page);
+  await assertNoHorizontalScroll(page);
+  // The first screen holds the verdict and the flipped picture.
+  const viewport = PHONE.viewport;
+  const adversarial = await page.locator('#cv-adversarial').boundingBox();
+  assert.ok(adversarial.width >= 300, `x′ is ${adversarial.width} px wide`);
+  assert.ok(adversarial.y + adversarial.height / 2 < viewport.height, 'x′ is on the first screen');
+  assert.ok(await page.isHidden('#cv-original'), 'one picture at a time');
+  await page.screenshot({ path: screenshotPath('photo-phone-first.png') });
+  await page.click('#viewer-tabs button[data-show="original"]');
+  assert.ok(await page.isVisible('#cv-original'));
+  assert.ok(await page.isHidden('#cv-adversarial'));
+  assert.equal(await text(page, '#original-pred'), POSTER.original.name);
+  // Down at the charts, ε and the verdict are still on screen.
+  await page.locator('#sweep').scrollIntoViewIfNeeded();
+  await page.evaluate(() => window.scrollBy(0, 200));
+  for (const id of ['#verdict', '#eps']) {
+    const box = await page.locator(id).boundingBox();
+    assert.ok(box.y >= 0 && box.y + box.height <= viewport.height, `${id} is in view while scrolling the results (${JSON.stringify(box)})`);
+  }
+  const sweep = await page.locator('#sweep').boundingBox();
+  assert.ok(sweep.y < viewport.height, 'the chart is in view too');
+  await page.locator('#eps').fill('5');
+  await page.waitForSelector(`#results[data-for="sample:${leadIndex}@5/255"]`);
+  await page.screenshot({ path: screenshotPath('photo-phone-scrolled.png') });
+  // Copy link to this view.
+  await page.click('#copy-link');
+  await page.waitForSelector('#copy-link[data-copied="true"]');
+  assert.equal(await text(page, '#copy-link'), 'Link copied');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, page.url());
+  assert.match(copied, new RegExp(`#sample=${LEAD.image}&eps=5/255$`));
   await assertClean(page);
   await page.close();
 });

@@ -50,3 +50,10 @@ test('gain: "fit" fills the range, a number magnifies x′ − x around mid-grey
   assert.equal(gainFactor('1', 0.25), 0.5);
   assert.equal(gainFactor('10', 4 / 255), 80 / 255);
 });
+
+test('the sentence beside ε says why so small a step is enough, in the model’s own numbers', () => {
+  assert.equal(SCALES.photo.story(0), 'At ε = 0 nothing moves. Drag the slider to attack.');
+  assert.match(SCALES.photo.story(2 / 255, 150528), /^No pixel changes by more than 2 of its 255 brightness levels, too little to see\. .* all 150,528 numbers/);
+  assert.doesNotMatch(SCALES.photo.story(8 / 255, 150528), /too little to see/);
+  assert.match(SCALES.digits.story(0.25, 784), /^Every pixel may move by 0\.250, 25 % of the way .* only 784 pixels/);
+});

@@ -1,7 +1,7 @@
 // Formatting for the reader: node --test tests/unit/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { percent, bytes, seconds, levels, crossEntropy, slug, argmax, topK } from '../../www/ui/format.js';
+import { percent, bytes, seconds, levels, crossEntropy, slug, argmax, topK, plainWords, linkParts, looksLikeOnnx } from '../../www/ui/format.js';
 
 const NB = '\u202f';
 
@@ -38,4 +38,24 @@ test('argmax and topK', () => {
   assert.equal(argmax([0.1, 0.7, 0.2]), 1);
   assert.equal(argmax(new Float32Array([3, 3, 1])), 0, 'the first of equals');
   assert.deepEqual(topK(new Float32Array([0.1, 0.4, 0.4, 0.05, 0.05]), 3), [1, 2, 0]);
+});
+
+test('messages in plain words: no backticks, addresses as separate parts for links', () => {
+  assert.equal(plainWords('the model has no input named `label`'), 'the model has no input named “label”');
+  assert.equal(plainWords('a lone ` tick'), 'a lone  tick');
+  assert.deepEqual(linkParts('could not load http://127.0.0.1:8000/models/x/model.json: HTTP 404.'), [
+    { text: 'could not load ' },
+    { href: 'http://127.0.0.1:8000/models/x/model.json', text: 'http://127.0.0.1:8000/models/x/model.json' },
+    { text: ': HTTP 404.' },
+  ]);
+  assert.deepEqual(linkParts('nothing to link'), [{ text: 'nothing to link' }]);
+});
+
+test('an ONNX file is recognised from its first bytes; pictures, text and random bytes are not', () => {
+  assert.equal(looksLikeOnnx(Uint8Array.from([0x08, 0x07, 0x12, 0x04])), true, 'ir_version first');
+  assert.equal(looksLikeOnnx(Uint8Array.from([0x3a, 0x10])), true, 'graph first');
+  assert.equal(looksLikeOnnx(Uint8Array.from([0x89, 0x50, 0x4e, 0x47])), false, 'a PNG');
+  assert.equal(looksLikeOnnx(new TextEncoder().encode('{"classes": []}')), false, 'JSON');
+  assert.equal(looksLikeOnnx(Uint8Array.from([0x50, 0x4b, 0x03, 0x04])), false, 'a zip');
+  assert.equal(looksLikeOnnx(new Uint8Array(0)), false, 'empty');
 });

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { parseAddress, formatAddress } from '../../www/ui/url-state.js';
 
 test('parse: digits count from 1 in the address and from 0 in the widget', () => {
-  assert.deepEqual(parseAddress('', '#digit=7&eps=0.1'), { image: '6', eps: '0.1' });
-  assert.deepEqual(parseAddress('', '#draw&eps=0.25&target=3'), { image: 'draw', eps: '0.25', target: '3' });
+  // The page opens on the photos; a digit's link without ?model= still means the digits.
+  assert.deepEqual(parseAddress('', '#digit=7&eps=0.1'), { model: 'mnist', image: '6', eps: '0.1' });
+  assert.deepEqual(parseAddress('', '#draw&eps=0.25&target=3'), { model: 'mnist', image: 'draw', eps: '0.25', target: '3' });
+  assert.deepEqual(parseAddress('?model=my-digits', '#digit=3'), { model: 'my-digits', image: '2' });
 });
 
 test('parse: photos by number or by name, ε in grey levels, the model from the query; other parameters ignored', () => {

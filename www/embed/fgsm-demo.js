@@ -4,9 +4,10 @@
 //   <fgsm-demo model="efficientnet-lite0" image="coffee" eps="2/255"></fgsm-demo>
 //
 // Attributes (each mirrored by a property; changing one updates the widget live):
-//   model    mnist | efficientnet-lite0 | the URL of an ONNX file in the model format
-//   image    a digit's or sample's number from 0 ("12"), a sample's name ("chelsea", "coffee",
-//            "astronaut", "rocket"), "draw", or a picture's URL (photo models)
+//   model    efficientnet-lite0 (default) | mnist | the URL of an ONNX file in the model format
+//   image    a digit's or sample's number from 0 ("12"), a sample's name ("camera", "coffee",
+//            "chelsea", "astronaut", "rocket"), "draw", or a picture's URL (photo models).
+//            Without model and image: the lead sample ("camera"), and eps 2/255 unless given.
 //   eps      0.25 or 2/255
 //   target   a class number or exact class name; absent or empty = untargeted
 //   gain     magnification of the perturbation picture (a number, or "fit": ±ε fills the grey range)
@@ -18,6 +19,7 @@
 // Every widget on a page shares one worker, one wasm instance and one copy of each model.
 import { DemoView } from '../ui/view.js';
 import { DEFAULT_PANELS } from '../ui/template.js';
+import { LEAD } from '../ui/models.js';
 
 const STYLESHEET = new URL('../ui/widget.css', import.meta.url).href;
 const SITE = new URL('../', import.meta.url).href;
@@ -51,6 +53,7 @@ export class FgsmDemo extends HTMLElement {
   connectedCallback() {
     this.#connected = true;
     for (const name of ATTRIBUTES) this.#apply(name, this.getAttribute(name));
+    this.#lead();
     if (this.#view.started) return;
     if (this.loading === 'eager' || typeof IntersectionObserver === 'undefined') {
       this.#view.start();
@@ -86,6 +89,14 @@ export class FgsmDemo extends HTMLElement {
     this.#view.start();
   }
 
+  /**
+   * A function that returns the address of the view shown (the standalone page sets it): the
+   * widget then offers a "Copy link to this view" button.
+   */
+  set shareLink(link) {
+    this.#view.setShare(typeof link === 'function' ? link : null);
+  }
+
   /** The detail of the latest fgsm-result event, or null before the first. */
   get result() {
     return this.#result;
@@ -100,14 +111,17 @@ export class FgsmDemo extends HTMLElement {
     switch (name) {
       case 'model':
         view.setModel(value ?? '');
+        if (this.#connected) this.#lead();
         this.#poster();
         break;
       case 'image':
         if (value !== null) view.chooseImage(value);
+        if (this.#connected) this.#lead();
         this.#poster();
         break;
       case 'eps':
         if (value !== null) view.setEpsText(value);
+        this.#poster();
         break;
       case 'target':
         view.setTargetText(value ?? '');
@@ -128,14 +142,30 @@ export class FgsmDemo extends HTMLElement {
     }
   }
 
-  /** Before it starts, the widget shows the sample photo it will attack, when it names one. */
+  /**
+   * Without a model and an image, the widget opens on the lead photo (and ε, unless given) until
+   * the reader or the author picks something else.
+   */
+  #lead() {
+    const on = !this.model && !this.image;
+    this.#view.setLead(on ? { ...LEAD, eps: this.eps || LEAD.eps } : null);
+    this.#poster();
+  }
+
+  /**
+   * Before it starts and while it loads, the widget shows a still of what it will show: the lead's
+   * poster, or the sample photo it will attack when it names one.
+   */
   #poster() {
-    const image = this.image;
-    const model = this.model || 'mnist';
+    const model = this.model || LEAD.model;
+    const image = this.image || (this.model ? '' : LEAD.image);
+    const eps = this.eps || (this.model || this.image ? '' : LEAD.eps);
+    // The still of the lead result, when that is exactly what the widget will show.
+    const still = model === LEAD.model && image === LEAD.image && eps === LEAD.eps;
     let url = null;
     if (image && /^[a-z][\w-]*$/i.test(image) && image !== 'draw' && /^[\w-]+$/.test(model)) url = new URL(`models/${model}/samples/${image}.png`, this.assets).href;
     else if (image && /[/.]/.test(image)) url = new URL(image, document.baseURI).href;
-    this.#view.setPoster(url);
+    this.#view.setPoster(url, still);
   }
 
   #emit(detail) {

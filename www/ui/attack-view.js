@@ -3,7 +3,8 @@
 import { STALE } from './worker-client.js';
 import { renderBars } from './prob-bars.js';
 import { argmax, percent, crossEntropy, levels, slug, seconds } from './format.js';
-import { verdict, isFooled } from './verdict.js';
+import { verdict, isFooled, lossLine } from './verdict.js';
+import { dropOwnTarget } from './controls.js';
 import { gainFactor } from './eps-scale.js';
 import { renderSpeed } from './model-card.js';
 
@@ -23,12 +24,15 @@ export async function runAttack(v) {
     noise: v.has('noise'),
     terms: v.has('terms'),
   };
+  v.attacking++;
   try {
     const r = await v.lanes.attack('attack', args);
     // A result for an image or model that has since been replaced (or cleared) is not shown.
     if (r !== STALE && about.key === state.imageKey && about.model === state.model) showResult(v, r, about);
   } catch (e) {
     if (about.model === state.model) v.alerts.report(e, 'The attack failed');
+  } finally {
+    v.attacking--;
   }
 }
 
@@ -46,6 +50,11 @@ function showResult(v, r, about) {
   const { eps, target, trueLabel } = about;
   const what = v.kind() === 'digits' ? 'digit' : 'image';
   const name = (c) => v.className(c);
+  // A target the model already gives this image (e.g. from a shared link): nothing to aim for.
+  if (target !== null && original === target) {
+    dropOwnTarget(v, target, what);
+    return;
+  }
 
   putImage($('cv-original'), r.images.original, r.width, r.height);
   putImage($('cv-perturbation'), r.images.perturbation, r.width, r.height);
@@ -78,6 +87,7 @@ function showResult(v, r, about) {
   box.dataset.fooled = String(said.fooled);
   box.dataset.verdict = said.kind;
   box.dataset.reached = String(said.fooled && target !== null);
+  $('results').dataset.verdict = said.kind;
 
   // How long it took, in the worker.
   if (r.ms.gradient) state.speed.gradientMs = r.ms.fgsm;
@@ -88,6 +98,7 @@ function showResult(v, r, about) {
 
   // Bars, with the classes that matter marked (by colour and by a word).
   const changed = adversarial !== original;
+  const missed = said.kind === 'missed';
   const marks = (...pairs) => Object.fromEntries(pairs.filter(Boolean));
   const targetMark = target !== null && target !== original && target !== adversarial && [target, ['target', 'target']];
   renderBars($('bars-original'), r.probs, state.model.classes, {
@@ -98,25 +109,28 @@ function showResult(v, r, about) {
     highlight: marks(
       [original, ['original', changed ? 'original' : '']],
       targetMark,
-      changed && [adversarial, ['fooled', adversarial === target ? 'target' : '']],
+      changed && [adversarial, missed ? ['other', 'not the target'] : ['fooled', adversarial === target ? 'target' : '']],
     ),
   });
 
   // The numbers.
   const y = r.label;
   $('fact-label').textContent = `${name(y)}: ${target !== null ? 'the target class (the step goes down its loss)' : 'the model’s own prediction, not the true label'}`;
-  $('fact-loss').textContent = `${crossEntropy(r.probs[y])} on x → ${crossEntropy(r.adversarialProbs[y])} on x′`;
+  const loss = lossLine({ targeted: target !== null, name: name(y), before: r.probs[y], after: r.adversarialProbs[y] });
+  $('fact-loss').textContent = loss.text;
+  $('fact-loss').dataset.direction = loss.direction;
   $('fact-eps').textContent = v.scale().pixels(eps);
   const clipped = r.linf < eps - 1e-6 ? ' (clipping to [0, 1] shortened every step)' : '';
   $('fact-linf').textContent = `${r.linf.toFixed(v.kind() === 'photo' ? 4 : 3)} = ${levels(r.linf)}${clipped}`;
-  showPngCheck(v, { original, adversarial, rounded: argmax(r.roundedProbs), r, eps, target });
-  if (about.key.startsWith('drawing')) showDrawingReadout(v, original, adversarial, r, about);
-  if (r.noise) showNoise(v, r, { original, adversarial, target, key: about.key });
+  showPngCheck(v, { original, adversarial, rounded: argmax(r.roundedProbs), r, eps, target, fooled: said.fooled });
+  if (about.key.startsWith('drawing')) showDrawingReadout(v, original, adversarial, r, { ...about, said });
+  if (r.noise) showNoise(v, r, { original, adversarial, target, key: about.key, said });
   if (r.terms) showTerms(v, r, { eps, target, key: about.key });
   $('noise-eps').textContent = ` = ${v.fmtEps(eps)}`;
   $('terms-eps').textContent = ` (ε = ${v.fmtEps(eps)})`;
 
   const results = $('results');
+  results.dataset.pending = 'false';
   results.dataset.for = `${about.key}@${v.fmtEps(eps)}`;
   results.dataset.target = target ?? '';
   results.dataset.original = String(original);
@@ -139,28 +153,38 @@ function showResult(v, r, about) {
  * Whether x′ still does what it did once saved: a PNG stores 8 bits a channel, so x′ is rounded to
  * multiples of 1/255. The worker classified the rounded image too.
  */
-function showPngCheck(v, { original, adversarial, rounded, r, eps, target }) {
-  const before = eps > 0 && isFooled({ label: original, adversarial, target });
+function showPngCheck(v, { original, adversarial, rounded, r, eps, target, fooled }) {
+  const before = eps > 0 && fooled;
   const after = isFooled({ label: original, adversarial: rounded, target });
   const png = v.$('fact-png');
   const read = `read as ${v.className(rounded)} (${percent(r.roundedProbs[rounded])})`;
-  png.textContent = before && after ? `still fools it: ${read} ✓ ` : before ? `${read}: the rounding undoes the attack ` : `${read} `;
+  png.textContent = before && after ? `still fools it: ${read} ✓` : before ? `${read}: the rounding undoes the attack` : read;
   png.dataset.class = String(rounded);
   png.dataset.fools = String(before && after);
-  const save = document.createElement('button');
-  save.type = 'button';
-  save.className = 'link';
-  save.textContent = 'download x′';
   const name =
     v.kind() === 'digits'
       ? `adversarial-${v.className(original)}-to-${v.className(adversarial)}-eps${v.fmtEps(eps)}.png`
       : `adversarial-${slug(v.className(original))}-to-${slug(v.className(adversarial))}-eps${Math.round(eps * 255)}-255.png`;
-  save.addEventListener('click', () => download(v.$('cv-adversarial'), name));
-  png.append(save);
+  // The download is offered for an image that fools the model (also once saved); for any other
+  // only when the reader asks.
+  const row = v.$('download-row');
+  const button = (id, text, className) => {
+    const b = Object.assign(document.createElement('button'), { type: 'button', id, className, textContent: text });
+    b.addEventListener('click', () => download(v.$('cv-adversarial'), name));
+    return b;
+  };
+  const { width, height } = v.$('cv-adversarial');
+  if (before && after) row.replaceChildren(button('download', `Download x′ (a ${width} × ${height} PNG that fools the model)`, 'link'));
+  else {
+    const why = before ? 'Saved as an 8-bit PNG, this x′ would no longer fool the model.' : 'This x′ does not fool the model.';
+    row.replaceChildren(`${why} `, button('download-anyway', 'Download it anyway', 'link quiet-link'));
+  }
+  row.dataset.fools = String(before && after);
+  row.hidden = false;
 }
 
 /** One line under the pad, so that the result shows while drawing even on a small screen. */
-function showDrawingReadout(v, original, adversarial, r, { eps }) {
+function showDrawingReadout(v, original, adversarial, r, { eps, said }) {
   const b = (t) => Object.assign(document.createElement('b'), { textContent: t });
   const more = Object.assign(document.createElement('button'), { type: 'button', className: 'link', textContent: 'details' });
   more.addEventListener('click', () =>
@@ -168,26 +192,28 @@ function showDrawingReadout(v, original, adversarial, r, { eps }) {
   );
   v.$('draw-result').replaceChildren(
     'Read as ', b(v.className(original)), ` (${percent(r.probs[original])}); at ε = ${v.fmtEps(eps)}: `,
-    b(v.className(adversarial)), adversarial === original ? ' (not fooled) ' : ' (fooled) ', more,
+    b(v.className(adversarial)), said.kind === 'fooled' ? ' (fooled) ' : said.kind === 'missed' ? ' (target not reached) ' : ' (not fooled) ', more,
   );
 }
 
 /** Random ±ε noise beside FGSM at the same ε, each with the model's reading. */
-function showNoise(v, r, { original, adversarial, target, key }) {
+function showNoise(v, r, { original, adversarial, key, said }) {
   const { $ } = v;
   const noisy = argmax(r.noise.probs);
   putImage($('cv-noise'), r.noise.perturbation, r.width, r.height);
   putImage($('cv-noisy'), r.noise.image, r.width, r.height);
   putImage($('cv-noise-fgsm'), r.images.perturbation, r.width, r.height);
   putImage($('cv-noise-adversarial'), r.images.adversarial, r.width, r.height);
-  const say = (el, cls, probs, fooled) => {
-    el.textContent = `${fooled ? 'Fooled' : 'Not fooled'}: read as ${v.className(cls)} (${percent(probs[cls])})`;
-    el.dataset.fooled = String(fooled);
+  const say = (el, cls, probs, kind) => {
+    const words = { fooled: 'Fooled', missed: 'Target not reached' }[kind] ?? 'Not fooled';
+    el.textContent = `${words}: read as ${v.className(cls)} (${percent(probs[cls])})`;
+    el.dataset.fooled = String(kind === 'fooled');
+    el.dataset.verdict = kind;
     el.dataset.class = String(cls);
   };
   // Random noise is untargeted by nature: it fools when the reading changes at all.
-  say($('noise-verdict'), noisy, r.noise.probs, noisy !== original);
-  say($('noise-fgsm-verdict'), adversarial, r.adversarialProbs, isFooled({ label: original, adversarial, target }));
+  say($('noise-verdict'), noisy, r.noise.probs, noisy !== original ? 'fooled' : 'not-fooled');
+  say($('noise-fgsm-verdict'), adversarial, r.adversarialProbs, said.kind);
   $('cv-noisy').setAttribute('aria-label', `The image with random noise, read as ${v.className(noisy)}`);
   $('noise').dataset.for = key;
 }
@@ -242,8 +268,14 @@ export function clearResults(v, message) {
   $('verdict').dataset.fooled = '';
   $('verdict').dataset.verdict = '';
   $('results').dataset.for = '';
-  $('sweep-text').textContent = '–';
+  $('results').dataset.pending = 'false';
+  $('download-row').hidden = true;
+  v.tokens.cancel('sweep');
   v.sweepChart.show(null, {});
+  $('sweep-text').textContent = '–';
+  delete $('sweep-text').dataset.for;
+  $('sweep-line-name').textContent = 'its first answer';
+  $('sweep-legend-line').textContent = 'probability of the first answer';
 }
 
 function download(canvas, name) {

@@ -14,6 +14,14 @@ export function setupControls(v) {
     clear: $('target-clear'),
     onChange: (value) => setTarget(v, value, { fromPicker: true }),
   });
+  $('target-chip-clear').addEventListener('click', () => setTarget(v, null));
+}
+
+/** The target, when there is one, as a chip beside ε with a button that clears it. */
+export function showTargetChip(v) {
+  const t = v.state.target;
+  v.$('target-chip').hidden = t === null;
+  v.$('target-chip-name').textContent = t === null ? '' : v.className(t);
 }
 
 export function configureEps(v) {
@@ -25,6 +33,7 @@ export function configureEps(v) {
   input.step = String(s.slider.step);
   input.value = String(s.toSlider(eps));
   v.$('eps-value').textContent = s.full(eps);
+  v.$('eps-story').textContent = s.story(eps, inputValues(v));
   v.sweepChart.axis = { max: s.max, ticks: s.ticks };
   v.sweepChart.eps = eps;
 }
@@ -46,6 +55,7 @@ export function setEps(v, eps, { fromSlider = false } = {}) {
   v.state.eps[v.kind()] = value;
   if (!fromSlider) v.$('eps').value = String(s.toSlider(value));
   v.$('eps-value').textContent = s.full(value);
+  v.$('eps-story').textContent = s.story(value, inputValues(v));
   v.sweepChart.eps = value;
   v.robustnessChart.eps = value;
   v.runAttack();
@@ -53,9 +63,25 @@ export function setEps(v, eps, { fromSlider = false } = {}) {
 
 export function setTarget(v, value, { fromPicker = false } = {}) {
   if (!fromPicker) v.picker.value = value;
+  v.$('target-note').hidden = true;
   if (value === v.state.target) return;
   v.state.target = value;
+  // A target belongs to the picture it was picked for (see DemoView.setImage).
+  v.state.targetFor = v.state.pixels ? v.sameImage(v.state.imageKey) : null;
+  showTargetChip(v);
   if (v.state.pixels) v.setImage(v.state.pixels, { trueLabel: v.state.trueLabel, key: v.state.imageKey, image: v.state.image });
+}
+
+/**
+ * The model already gives this image the target class (say, from a shared link made for another
+ * picture): there is nothing to aim for, so the target goes and a note says why.
+ */
+export function dropOwnTarget(v, target, what) {
+  const name = v.className(target);
+  setTarget(v, null);
+  const note = v.$('target-note');
+  note.textContent = `The model already reads this ${what} as “${name}”, so “${name}” cannot be its target: the attack is untargeted.`;
+  note.hidden = false;
 }
 
 /**
@@ -72,3 +98,6 @@ export function resolveTarget(v, text) {
   v.alerts.show(`The target “${t}” is not a class of ${v.state.model.name}: give a class number (0 to ${classes.length - 1}) or a class name as the model writes it.`);
   return null;
 }
+
+/** How many numbers the model's input holds (C × H × W). */
+const inputValues = (v) => v.state.model?.info.inputShape.slice(1).reduce((a, b) => a * b, 1);

@@ -81,7 +81,10 @@ async function findFooled(v) {
       const r = await v.lanes.search('attackMany', args, { transfer: [images.buffer] });
       if (r === STALE || model !== state.model) return;
       for (let k = 0; k < count; k++) {
-        if (isFooled({ label: r.clean[k], adversarial: r.adversarial[k], target })) return showTestDigit(v, from + offset + k);
+        if (isFooled({ label: r.clean[k], adversarial: r.adversarial[k], target })) {
+          state.targetFor = null; // the digit was found for this target: it stays
+          return showTestDigit(v, from + offset + k);
+        }
       }
     }
     v.alerts.show(`No other test digit is ${target === null ? 'fooled' : `turned into “${v.className(target)}”`} at ε = ${v.fmtEps(state.eps.digits)}. Try a larger ε.`);

@@ -15,6 +15,11 @@ export const SCALES = {
     key: (eps) => eps.toFixed(3),
     full: (eps) => `${eps.toFixed(3)} (${(eps * 255).toFixed(1)}/255)`,
     pixels: (eps) => `${eps.toFixed(3)} × 255 = ${(eps * 255).toFixed(1)} grey levels`,
+    story: (eps, values = 784) =>
+      eps === 0
+        ? 'At ε = 0 nothing moves. Drag the slider to attack.'
+        : `Every pixel may move by ${eps.toFixed(3)}, ${Math.round(eps * 100)} % of the way from black to white. ` +
+          `Far more than a photo needs: a digit has only ${values.toLocaleString('en')} pixels to push with. Yet you still read the digit easily.`,
     grid: Array.from({ length: 101 }, (_, i) => (i * 0.5) / 100),
     chunk: 101,
     ticks: undefined,
@@ -29,6 +34,12 @@ export const SCALES = {
     key: (eps) => `${Math.round(eps * 255)}/255`,
     full: (eps) => `${Math.round(eps * 255)}/255 = ${eps.toFixed(4)}`,
     pixels: (eps) => `${Math.round(eps * 255)}/255 = ${eps.toFixed(4)}: ${Math.round(eps * 255)} of 255 grey levels`,
+    story: (eps, values = 224 * 224 * 3) => {
+      const n = Math.round(eps * 255);
+      if (!n) return 'At ε = 0 nothing moves. Drag the slider to attack.';
+      return `No pixel changes by more than ${n} of its 255 brightness levels${n <= 4 ? ', too little to see' : ''}. ` +
+        `So small a step is enough because it is taken in all ${values.toLocaleString('en')} numbers of the picture at once, each in the direction that hurts.`;
+    },
     grid: Array.from({ length: 17 }, (_, i) => i / 255),
     chunk: 3, // forward passes per request, so that the slider is answered in between
     ticks: [0, 4, 8, 12, 16].map((v) => ({ value: v / 255, label: v ? `${v}/255` : '0' })),

@@ -45,3 +45,39 @@ export function topK(values, k) {
     .sort((a, b) => values[b] - values[a] || a - b)
     .slice(0, k);
 }
+
+/** A message for people: `code` quoting (from the engine's errors) becomes “code”. */
+export function plainWords(text) {
+  return String(text).replace(/`([^`]*)`/g, '“$1”').replace(/`/g, '');
+}
+
+/**
+ * A message cut into text and web addresses, so that the addresses can become links (built with
+ * textContent and href, never as HTML): [{text}, {href, text}, …].
+ */
+export function linkParts(text) {
+  const parts = [];
+  let last = 0;
+  for (const m of String(text).matchAll(/https?:\/\/[^\s“”"'<>]+/g)) {
+    const href = m[0].replace(/[.,;:!?)]+$/, '');
+    if (m.index > last) parts.push({ text: text.slice(last, m.index) });
+    parts.push({ href, text: href });
+    last = m.index + href.length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
+/**
+ * Whether a file's first bytes can start an ONNX model: a protobuf ModelProto, whose first field
+ * is nearly always ir_version (field 1, a varint: byte 0x08), though any of its fields may lead.
+ * A picture, a zip, JSON or text fails this at once.
+ */
+export function looksLikeOnnx(head) {
+  if (!head.length) return false;
+  const [b0, b1] = head;
+  // field numbers of ModelProto with their wire types: 1–8, 14 and (two-byte tags) 20, 25
+  const first = [0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72];
+  if (first.includes(b0)) return true;
+  return (b0 === 0xa2 || b0 === 0xca) && b1 === 0x01;
+}

@@ -44,7 +44,9 @@ function renderMetrics(v) {
   for (const [eps, error] of Object.entries(metrics?.fgsm_error ?? {})) {
     if (typeof error === 'number') figures.append(pair(`FGSM error at ε = ${eps}`, percent(error)));
   }
-  box.hidden = !figures.childElementCount;
+  // One set of figures: where the widget measures them live on the digits, the card's stay out.
+  const live = v.state.model.kind === 'digits' && v.has('robustness') && !!(v.state.model.digits ?? v.state.digits);
+  box.hidden = !figures.childElementCount || live;
   if (box.hidden) return;
   const unit = v.state.model.kind === 'digits' ? 'digits' : 'images';
   const n = metrics.heldout_count ? `${metrics.heldout_count.toLocaleString('en')} held-out ${unit}` : `held-out ${unit}`;

@@ -1,11 +1,12 @@
 // Which model a widget uses: a shipped one by name, one by URL, or the reader's own file; loading
 // it (through the page's shared engine) with progress, and switching between them.
 import { MODELS, kindOf } from './models.js';
-import { bytes, seconds } from './format.js';
+import { bytes, looksLikeOnnx } from './format.js';
+import { readableError } from './status.js';
 import { renderModelCard } from './model-card.js';
 import { showSamples, showPhoto, usePicture, loadSample, loadPictureUrl, samples, sampleIndex } from './photo-panel.js';
 import { selectTab } from './digit-input.js';
-import { configureEps, configureGain, resolveTarget } from './controls.js';
+import { configureEps, configureGain, resolveTarget, showTargetChip } from './controls.js';
 import { runRobustness } from './robustness.js';
 import { clearResults } from './attack-view.js';
 import { snapEps, parseEps } from './eps-scale.js';
@@ -47,6 +48,11 @@ export async function chooseModel(v, spec) {
   v.setEnabled(false);
   v.state.ready = false;
   v.state.loading = spec;
+  delete v.$('fgsm').dataset.loadingKind;
+  if (previous && entry.kind && entry.kind !== previous.kind) {
+    v.$('input-title-text').textContent = `Loading the ${entry.kind === 'photo' ? 'photo' : 'digit'} classifier…`;
+    v.$('fgsm').dataset.loadingKind = entry.kind;
+  }
   try {
     let model = v.state.loaded.get(spec);
     if (!model) {
@@ -133,7 +139,8 @@ export async function loadCustom(v, file, card) {
   v.state.ready = false;
   v.status.set('loading', `Preparing ${file.name}…`, 'busy', { phase: 'prepare', since: performance.now() });
   try {
-    // The worker reads the file itself.
+    // A picture or a text file is told apart at once, from its first bytes; the worker reads the rest.
+    if (!looksLikeOnnx(new Uint8Array(await file.slice(0, 4).arrayBuffer()))) throw new Error('this file is not an ONNX model');
     const info = await v.engine.client.call('load', { key: v.customKey, file });
     if (!token.current) return;
     v.alerts.hide();
@@ -153,7 +160,7 @@ export async function loadCustom(v, file, card) {
     useModel(v, v.state.customModel);
   } catch (e) {
     if (!token.current) return;
-    const message = e instanceof Error ? e.message : String(e);
+    const message = readableError(e);
     v.alerts.show(`Could not use ${file.name}: ${message.replace(/\.?$/, '.')} The page keeps using ${previous.name}.`, 'model-alert');
     useModel(v, previous);
   }
@@ -174,17 +181,26 @@ export function useModel(v, model) {
   state.model = model;
   state.speed = { gradientMs: null, forwardMs: null };
   $('fgsm').dataset.kind = model.kind;
+  delete $('fgsm').dataset.loadingKind;
   for (const el of v.root.querySelectorAll('[data-only]')) el.hidden = el.dataset.only !== model.kind;
   $('input-title-text').textContent = model.kind === 'digits' ? 'Choose a digit' : 'Choose a photo';
 
-  // What the attributes asked for, applied once a model is there to read them.
+  // What the attributes asked for, applied once a model is there to read them; the first time, the
+  // lead picture and ε when the widget has no model and image attributes.
   const pending = v.pending;
   v.pending = {};
+  if (v.lead && !v.leadUsed && model.pickName === v.lead.model) {
+    pending.image ??= v.lead.image;
+    pending.eps ??= v.lead.eps;
+  }
+  v.leadUsed = true;
   let target = 'target' in pending ? resolveTarget(v, pending.target) : kindChanged ? null : state.target;
   if (target !== null && !(target >= 0 && target < model.classes.length)) target = null;
+  if ('target' in pending || target === null) state.targetFor = null;
   state.target = target;
   v.picker.classes = model.classes;
   v.picker.value = target;
+  showTargetChip(v);
   if ('eps' in pending) {
     try {
       state.eps[model.kind] = snapEps(model.kind, parseEps(pending.eps));
@@ -248,13 +264,9 @@ export function inputKey(v, model) {
   return `${model.info.inputShape.slice(1).join('×')}/${v.cropFractionOf(model)}`;
 }
 
+/** The status line once a model is ready, in plain words; the numbers are in the details. */
 function readyText(v) {
   const m = v.state.model;
-  const parts = [];
-  if (m.custom) parts.push(`Ready: your model ${m.name}, prepared in ${seconds(m.timing.prepareMs)}`);
-  else if (m.timing.downloadMs != null) {
-    parts.push(`Ready: ${m.name}, downloaded (${bytes(m.timing.bytes)}) in ${seconds(m.timing.downloadMs)}, prepared in ${seconds(m.timing.prepareMs)}`);
-  } else parts.push(`Ready: ${m.name}`);
-  if (v.state.engine) parts.push(`engine: ${v.state.engine.name}, ${bytes(v.state.engine.bytes)}`);
-  return `${parts.join(' · ')}.`;
+  if (m.custom) return `Ready: your model ${m.name}, running in your browser.`;
+  return `Ready: ${m.title || m.name}, running in your browser. Nothing is sent anywhere.`;
 }

@@ -57,7 +57,7 @@ export class RobustnessChart {
     for (let t = 0; t <= this.#max + 1e-9; t += 0.1) {
       ctx.fillText(t.toFixed(1), Math.min(x(t), width - 12), PAD.top + plotH + 4);
     }
-    ctx.fillText('ε, the step per pixel', PAD.left + plotW / 2, PAD.top + plotH + 19);
+    ctx.fillText('ε, the most any pixel may change', PAD.left + plotW / 2, PAD.top + plotH + 19);
     ctx.save();
     ctx.translate(11, PAD.top + plotH / 2);
     ctx.rotate(-Math.PI / 2);

@@ -6,18 +6,22 @@
  * @param {(op: string, args: object, options?: object) => Promise<any>} call the worker client's call
  * @param {import('./test-digits.js').TestDigits} digits
  * @param {number[]} epsilons
- * @param {{batch?: number, onProgress?: (partial: object) => void, cancelled?: () => boolean}} options
- *   onProgress gets the figures so far after every batch.
+ * @param {{batch?: number, onProgress?: (partial: object) => void, cancelled?: () => boolean,
+ *          pause?: () => Promise<void>}} options
+ *   onProgress gets the figures so far after every batch; before each batch the run awaits
+ *   `pause()`, which the widget resolves only while the reader is not using it, so that the reader's
+ *   own requests go first.
  * @returns {Promise<{count: number, accuracy: number, error: number[]} | null>} null when cancelled.
  *   accuracy: share of clean digits read correctly; error[j]: share misread after FGSM at
  *   epsilons[j] with y = the model's own prediction (model.json's definition of `fgsm_error`).
  */
-export async function measureRobustness(call, digits, epsilons, { batch = 10, onProgress = () => {}, cancelled = () => false } = {}) {
+export async function measureRobustness(call, digits, epsilons, { batch = 10, onProgress = () => {}, cancelled = () => false, pause = async () => {} } = {}) {
   const size = digits.side * digits.side;
   let correct = 0;
   const wrong = epsilons.map(() => 0);
   const wrongNoisy = epsilons.map(() => 0);
   for (let start = 0; start < digits.count; start += batch) {
+    await pause();
     if (cancelled()) return null;
     const count = Math.min(batch, digits.count - start);
     const images = new Float32Array(count * size);

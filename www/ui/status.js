@@ -1,6 +1,6 @@
 // The status line (what the widget is doing, with a progress bar) and the alerts (what went
 // wrong, in plain words, next to where the reader is looking).
-import { seconds } from './format.js';
+import { seconds, plainWords, linkParts } from './format.js';
 
 export class StatusLine {
   #$;
@@ -25,7 +25,8 @@ export class StatusLine {
     bar.hidden = progress === null;
     if (progress === 'busy') bar.removeAttribute('value');
     else if (progress !== null) bar.value = progress;
-    const show = () => (this.#$('status-text').textContent = since === null ? text : `${text} ${seconds(performance.now() - since)}`);
+    const words = plainWords(text);
+    const show = () => (this.#$('status-text').textContent = since === null ? words : `${words} ${seconds(performance.now() - since)}`);
     show();
     if (since !== null) this.#ticker = setInterval(show, 100);
   }
@@ -49,8 +50,11 @@ export class Alerts {
     for (const id of Alerts.WHERE) $(`${id}-close`).addEventListener('click', () => ($(id).hidden = true));
   }
 
+  /** Shows `text` in plain words, with its web addresses as links (never parsed as HTML). */
   show(text, where = 'alert') {
-    this.#$(`${where}-text`).textContent = text;
+    this.#$(`${where}-text`).replaceChildren(
+      ...linkParts(plainWords(text)).map((p) => (p.href ? Object.assign(document.createElement('a'), { href: p.href, textContent: p.text, rel: 'noopener' }) : p.text)),
+    );
     const box = this.#$(where);
     box.hidden = false;
     box.scrollIntoView({ block: 'nearest' });
@@ -62,7 +66,14 @@ export class Alerts {
 
   /** An error the reader should see: in an alert, never as an uncaught exception. */
   report(error, context = '', where = 'alert') {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = readableError(error);
     this.show(context ? `${context}: ${message}` : message, where);
   }
+}
+
+/** An error's message for people: an unreadable model file is said to be one, without the decoder's words. */
+export function readableError(error) {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/not a readable ONNX file|failed to decode Protobuf/i.test(message)) return 'this file is not an ONNX model (it cannot be read as one)';
+  return message;
 }

@@ -3,7 +3,7 @@
 // still gives the reference class (the line). Clicking or dragging on it picks an ε.
 import { prepareChartCanvas } from './chart-canvas.js';
 
-const PAD = { left: 34, right: 10, top: 16, bottom: 18 };
+const PAD = { left: 52, right: 12, top: 18, bottom: 38 };
 
 export class SweepChart {
   #canvas;
@@ -118,17 +118,24 @@ export class SweepChart {
       ctx.stroke();
     }
 
-    // Axes: y at 0 and 100 %, x at the ticks.
+    // Axes: y at 0, 50 and 100 %, x at the ticks, and what each axis is.
     ctx.fillStyle = muted;
     ctx.textAlign = 'right';
-    ctx.fillText('100%', PAD.left - 4, y(1));
-    ctx.fillText('0', PAD.left - 4, y(0));
+    for (const p of [0, 0.5, 1]) ctx.fillText(`${p * 100}%`, PAD.left - 4, y(p));
     ctx.textBaseline = 'top';
     for (const { value, label } of this.#ticks) {
       const w = ctx.measureText(label).width;
       ctx.textAlign = 'center';
       ctx.fillText(label, Math.min(x(value), width - w / 2 - 1), PAD.top + plotH + 4);
     }
+    ctx.fillText('ε, the most any pixel may change', PAD.left + plotW / 2, PAD.top + plotH + 20);
+    ctx.save();
+    ctx.translate(12, PAD.top + plotH / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText('probability', 0, 0);
+    ctx.restore();
 
     // The slider's ε.
     const px = Math.round(x(this.#eps)) + 0.5;

@@ -6,7 +6,7 @@ export const PANELS = ['picker', 'input', 'draw', 'upload', 'controls', 'triptyc
 export const DEFAULT_PANELS = ['input', 'triptych', 'bars', 'controls'];
 
 export const MARKUP = `
-<div class="fgsm" id="fgsm" data-kind="digits" data-started="false">
+<div class="fgsm" id="fgsm" data-kind="" data-started="false">
   <div class="model-bar">
     <div class="model-pick" data-panel="picker" part="panel picker">
       <label for="model-select">Classifier</label>
@@ -23,13 +23,154 @@ export const MARKUP = `
   </div>
 
   <div id="poster" class="poster">
+    <figure id="poster-lead" class="poster-lead" hidden>
+      <p id="poster-verdict" class="verdict" data-fooled="true" data-verdict="fooled"></p>
+      <div class="poster-pair">
+        <figure class="shot">
+          <img id="poster-original" alt="" width="224" height="224">
+          <figcaption><span class="shot-title">Original x</span><span class="shot-pred"><b id="poster-original-pred"></b> <span id="poster-original-conf"></span></span></figcaption>
+        </figure>
+        <figure class="shot">
+          <img id="poster-adversarial" alt="" width="224" height="224">
+          <figcaption><span class="shot-title">Adversarial x′</span><span class="shot-pred"><b id="poster-adversarial-pred"></b> <span id="poster-adversarial-conf"></span></span></figcaption>
+        </figure>
+      </div>
+      <figcaption id="poster-caption" class="hint"></figcaption>
+    </figure>
     <img id="poster-image" alt="" hidden>
     <p id="poster-text">An image classifier and one FGSM step, computed in your browser. It loads when you scroll here.</p>
   </div>
 
   <div class="layout" id="layout" hidden>
+
+    <div class="panel panel-head" id="attack-head" data-panel="controls triptych" part="panel head">
+      <p id="verdict" class="verdict" data-fooled="" data-panel="triptych" aria-live="polite">The attack shows here once the model is ready.</p>
+      <div class="head-row">
+        <div class="control control-eps" data-panel="controls" part="panel controls">
+          <label for="eps">ε, the most any pixel may change</label>
+          <input type="range" id="eps" min="0" max="0.5" step="0.005" value="0.25" aria-describedby="eps-value eps-story">
+          <output id="eps-value" for="eps">0.250</output>
+        </div>
+        <p id="target-chip" class="target-chip" data-panel="controls" hidden>
+          <span>Target: <b id="target-chip-name"></b></span>
+          <button type="button" id="target-chip-clear" class="chip-clear" aria-label="Clear the target (untargeted attack)">×</button>
+        </p>
+      </div>
+    </div>
+
+    <section class="panel panel-attack" id="column-attack" aria-labelledby="attack-title">
+      <h2 id="attack-title">One FGSM step</h2>
+      <div data-panel="triptych" part="panel triptych">
+        <div class="viewer-tabs" id="viewer-tabs" role="group" aria-label="Which picture to show">
+          <button type="button" data-show="original" aria-pressed="false">Original</button>
+          <button type="button" data-show="perturbation" aria-pressed="false">The step</button>
+          <button type="button" data-show="adversarial" aria-pressed="true">Adversarial</button>
+        </div>
+        <div class="triptych" id="results" data-for="" data-show="adversarial">
+          <figure class="shot">
+            <canvas id="cv-original" width="28" height="28" role="img" aria-label="Original image"></canvas>
+            <figcaption>
+              <span class="shot-title" id="original-title">Original x</span>
+              <span class="shot-pred"><b id="original-pred">–</b> <span id="original-conf"></span></span>
+            </figcaption>
+          </figure>
+          <span class="op" aria-hidden="true">+</span>
+          <figure class="shot">
+            <canvas id="cv-perturbation" width="28" height="28" role="img" aria-label="Perturbation"></canvas>
+            <figcaption>
+              <span class="shot-title">ε · sign(∇<sub>x</sub>J)</span>
+              <label class="gain" data-panel="controls"><span class="visually-hidden">Noise gain: how much the perturbation is magnified for display</span>
+                <select id="gain"></select>
+              </label>
+            </figcaption>
+          </figure>
+          <span class="op" aria-hidden="true">=</span>
+          <figure class="shot">
+            <canvas id="cv-adversarial" width="28" height="28" role="img" aria-label="Adversarial image"></canvas>
+            <figcaption>
+              <span class="shot-title">Adversarial x′</span>
+              <span class="shot-pred"><b id="adversarial-pred">–</b> <span id="adversarial-conf"></span></span>
+            </figcaption>
+          </figure>
+        </div>
+        <p id="noise-legend" class="hint noise-legend"></p>
+        <p id="download-row" class="download-row" hidden></p>
+        <p class="story" id="eps-story" data-panel="controls"></p>
+        <p class="story" id="story-gradient">
+          How it works: the gradient ∇<sub>x</sub>J says, for every pixel, which way of changing it raises the
+          loss J, the network’s penalty for its answer. FGSM keeps only the sign of each, so every pixel moves
+          by the full ε, and all the tiny moves push the same way.
+        </p>
+      </div>
+
+      <div class="control control-target" data-panel="controls" part="panel target">
+        <label for="target" id="target-label">Target class</label>
+        <div class="combo">
+          <input type="text" id="target" role="combobox" aria-autocomplete="list" aria-expanded="false"
+                 aria-controls="target-list" aria-describedby="target-hint" autocomplete="off" spellcheck="false"
+                 placeholder="none (untargeted): type to search">
+          <button type="button" id="target-clear" class="combo-clear" aria-label="No target (untargeted attack)" hidden>×</button>
+          <ul id="target-list" class="combo-list" role="listbox" aria-labelledby="target-label" hidden></ul>
+        </div>
+        <p id="target-hint" class="hint target-hint">Targeted FGSM steps <em>down</em> the loss of the class you pick, towards it.</p>
+        <p id="target-suggest" class="hint target-suggest" hidden></p>
+        <p id="target-note" class="hint target-note" role="status" hidden></p>
+      </div>
+
+      <figure class="noise" id="noise" data-panel="noise" part="panel noise" data-for="">
+        <figcaption class="figure-title">The same ε<span class="figure-eps" id="noise-eps"></span>, two directions: random signs against the gradient's signs</figcaption>
+        <div class="noise-pair">
+          <div class="noise-side" id="noise-random">
+            <h3>Random ±ε noise</h3>
+            <div class="noise-shots">
+              <canvas id="cv-noise" width="28" height="28" role="img" aria-label="Random noise"></canvas>
+              <canvas id="cv-noisy" width="28" height="28" role="img" aria-label="Image with random noise"></canvas>
+            </div>
+            <p class="noise-verdict" id="noise-verdict" data-fooled="">–</p>
+          </div>
+          <div class="noise-side" id="noise-fgsm">
+            <h3>FGSM: ε · sign(∇<sub>x</sub>J)</h3>
+            <div class="noise-shots">
+              <canvas id="cv-noise-fgsm" width="28" height="28" role="img" aria-label="FGSM perturbation"></canvas>
+              <canvas id="cv-noise-adversarial" width="28" height="28" role="img" aria-label="Adversarial image"></canvas>
+            </div>
+            <p class="noise-verdict" id="noise-fgsm-verdict" data-fooled="">–</p>
+          </div>
+        </div>
+        <p class="hint">Every pixel moves by the same ε in both. Random signs mostly cancel out in the
+          network; the gradient's signs all push the loss the same way.</p>
+      </figure>
+
+      <figure class="terms" id="terms" data-panel="terms" part="panel terms" data-for="">
+        <figcaption class="figure-title">x′ = x + ε · sign(∇<sub>x</sub>J(θ, x, y)), term by term<span class="figure-eps" id="terms-eps"></span></figcaption>
+        <div class="term-row" id="term-row">
+          <button type="button" class="term" data-term="x" aria-describedby="term-text"><canvas id="cv-term-x" width="28" height="28"></canvas><span>x</span></button>
+          <button type="button" class="term" data-term="gradient" aria-describedby="term-text"><canvas id="cv-term-gradient" width="28" height="28"></canvas><span>∇<sub>x</sub>J</span></button>
+          <button type="button" class="term" data-term="sign" aria-describedby="term-text"><canvas id="cv-term-sign" width="28" height="28"></canvas><span>sign(∇<sub>x</sub>J)</span></button>
+          <button type="button" class="term" data-term="step" aria-describedby="term-text"><canvas id="cv-term-step" width="28" height="28"></canvas><span id="term-step-name">ε · sign(∇<sub>x</sub>J)</span></button>
+          <button type="button" class="term" data-term="adversarial" aria-describedby="term-text"><canvas id="cv-term-adversarial" width="28" height="28"></canvas><span>x′</span></button>
+        </div>
+        <p class="term-text" id="term-text" aria-live="polite">Point at a term, or focus it with Tab, to see what it is.</p>
+      </figure>
+
+      <div data-panel="bars" part="panel bars">
+        <div class="bars">
+          <div>
+            <h3>Original: top 5</h3>
+            <ol id="bars-original" class="bar-list"></ol>
+          </div>
+          <div>
+            <h3>Adversarial: top 5</h3>
+            <ol id="bars-adversarial" class="bar-list"></ol>
+          </div>
+        </div>
+      </div>
+      <p class="share-row"><button type="button" id="copy-link" class="copy-link" hidden>Copy link to this view</button></p>
+    </section>
+
     <section class="panel panel-input" id="column-input" aria-labelledby="input-title">
-      <h2 id="input-title"><span id="input-title-text">Choose a digit</span></h2>
+      <h2 id="input-title"><span id="input-title-text">Choose a picture</span></h2>
+      <p class="story" id="story-input">The network reads a picture and gives each class a probability.</p>
 
       <div id="input-digits" data-only="digits">
         <div class="tabs" id="digit-tabs" role="tablist" aria-label="Where the digit comes from">
@@ -93,113 +234,33 @@ export const MARKUP = `
       </div>
     </section>
 
-    <section class="panel panel-attack" id="column-attack" aria-labelledby="attack-title">
-      <h2 id="attack-title">Attack</h2>
-      <div class="control control-eps" data-panel="controls" part="panel controls">
-        <label for="eps">ε, the step per pixel</label>
-        <input type="range" id="eps" min="0" max="0.5" step="0.005" value="0.25" aria-describedby="eps-value">
-        <output id="eps-value" for="eps">0.250</output>
-      </div>
-
-      <div data-panel="triptych" part="panel triptych">
-        <p id="verdict" class="verdict" data-fooled="" aria-live="polite">The attack shows here once the model is ready.</p>
-        <p id="timing" class="timing" aria-live="off"></p>
-
-        <div class="triptych" id="results" data-for="">
-          <figure class="shot">
-            <canvas id="cv-original" width="28" height="28" role="img" aria-label="Original image"></canvas>
-            <figcaption>
-              <span class="shot-title" id="original-title">Original x</span>
-              <span class="shot-pred"><b id="original-pred">–</b> <span id="original-conf"></span></span>
-            </figcaption>
-          </figure>
-          <span class="op" aria-hidden="true">+</span>
-          <figure class="shot">
-            <canvas id="cv-perturbation" width="28" height="28" role="img" aria-label="Perturbation"></canvas>
-            <figcaption>
-              <span class="shot-title">ε · sign(∇<sub>x</sub>J)</span>
-              <label class="gain" data-panel="controls"><span class="visually-hidden">Noise gain: how much the perturbation is magnified for display</span>
-                <select id="gain"></select>
-              </label>
-            </figcaption>
-          </figure>
-          <span class="op" aria-hidden="true">=</span>
-          <figure class="shot">
-            <canvas id="cv-adversarial" width="28" height="28" role="img" aria-label="Adversarial image"></canvas>
-            <figcaption>
-              <span class="shot-title">Adversarial x′</span>
-              <span class="shot-pred"><b id="adversarial-pred">–</b> <span id="adversarial-conf"></span></span>
-            </figcaption>
-          </figure>
-        </div>
-        <p id="noise-legend" class="hint noise-legend"></p>
-      </div>
-
-      <div class="control control-target" data-panel="controls" part="panel target">
-        <label for="target" id="target-label">Target class</label>
-        <div class="combo">
-          <input type="text" id="target" role="combobox" aria-autocomplete="list" aria-expanded="false"
-                 aria-controls="target-list" aria-describedby="target-hint" autocomplete="off" spellcheck="false"
-                 placeholder="none (untargeted): type to search">
-          <button type="button" id="target-clear" class="combo-clear" aria-label="No target (untargeted attack)" hidden>×</button>
-          <ul id="target-list" class="combo-list" role="listbox" aria-labelledby="target-label" hidden></ul>
-        </div>
-        <p id="target-hint" class="hint target-hint">Targeted FGSM steps <em>down</em> the loss of the class you pick, towards it.</p>
-        <p id="target-suggest" class="hint target-suggest" hidden></p>
-      </div>
-
-      <figure class="noise" id="noise" data-panel="noise" part="panel noise" data-for="">
-        <figcaption class="figure-title">The same ε<span class="figure-eps" id="noise-eps"></span>, two directions: random signs against the gradient's signs</figcaption>
-        <div class="noise-pair">
-          <div class="noise-side" id="noise-random">
-            <h3>Random ±ε noise</h3>
-            <div class="noise-shots">
-              <canvas id="cv-noise" width="28" height="28" role="img" aria-label="Random noise"></canvas>
-              <canvas id="cv-noisy" width="28" height="28" role="img" aria-label="Image with random noise"></canvas>
-            </div>
-            <p class="noise-verdict" id="noise-verdict" data-fooled="">–</p>
-          </div>
-          <div class="noise-side" id="noise-fgsm">
-            <h3>FGSM: ε · sign(∇<sub>x</sub>J)</h3>
-            <div class="noise-shots">
-              <canvas id="cv-noise-fgsm" width="28" height="28" role="img" aria-label="FGSM perturbation"></canvas>
-              <canvas id="cv-noise-adversarial" width="28" height="28" role="img" aria-label="Adversarial image"></canvas>
-            </div>
-            <p class="noise-verdict" id="noise-fgsm-verdict" data-fooled="">–</p>
-          </div>
-        </div>
-        <p class="hint">Every pixel moves by the same ε in both. Random signs mostly cancel out in the
-          network; the gradient's signs all push the loss the same way.</p>
-      </figure>
-
-      <figure class="terms" id="terms" data-panel="terms" part="panel terms" data-for="">
-        <figcaption class="figure-title">x′ = x + ε · sign(∇<sub>x</sub>J(θ, x, y)), term by term<span class="figure-eps" id="terms-eps"></span></figcaption>
-        <div class="term-row" id="term-row">
-          <button type="button" class="term" data-term="x" aria-describedby="term-text"><canvas id="cv-term-x" width="28" height="28"></canvas><span>x</span></button>
-          <button type="button" class="term" data-term="gradient" aria-describedby="term-text"><canvas id="cv-term-gradient" width="28" height="28"></canvas><span>∇<sub>x</sub>J</span></button>
-          <button type="button" class="term" data-term="sign" aria-describedby="term-text"><canvas id="cv-term-sign" width="28" height="28"></canvas><span>sign(∇<sub>x</sub>J)</span></button>
-          <button type="button" class="term" data-term="step" aria-describedby="term-text"><canvas id="cv-term-step" width="28" height="28"></canvas><span id="term-step-name">ε · sign(∇<sub>x</sub>J)</span></button>
-          <button type="button" class="term" data-term="adversarial" aria-describedby="term-text"><canvas id="cv-term-adversarial" width="28" height="28"></canvas><span>x′</span></button>
-        </div>
-        <p class="term-text" id="term-text" aria-live="polite">Point at a term, or focus it with Tab, to see what it is.</p>
-      </figure>
-
-      <figure class="sweep" data-panel="sweep" part="panel sweep">
+    <section class="panel panel-charts" id="column-charts" aria-labelledby="charts-title">
+      <h2 id="charts-title">Every ε at once</h2>
+      <figure class="sweep" id="sweep-figure" data-panel="sweep" part="panel sweep" data-state="pending">
+        <p class="story">The same attack at every ε of the slider. Shaded where the network misreads the
+          picture; the line is the probability it still gives <span id="sweep-line-name">its first answer</span>.
+          Drag on the chart to set ε.</p>
         <canvas id="sweep" class="sweep-chart" role="img" aria-label="Chart of the prediction against ε"></canvas>
+        <p class="chart-legend" id="sweep-legend"><span class="key key-line"></span> <span id="sweep-legend-line">probability of the first answer</span>
+          <span class="key key-fooled"></span> <span id="sweep-legend-fooled">fooled: read as another class</span>
+          <span class="key key-other" id="sweep-key-other"></span> <span id="sweep-legend-other">moved, but not to the target</span></p>
         <figcaption id="sweep-text" class="sweep-text">–</figcaption>
       </figure>
+      <figure id="live" class="live" data-only="digits" data-panel="robustness" part="panel robustness" hidden>
+        <figcaption><h3 id="live-title">Measured here, in your browser</h3>
+          <p class="story">Not one picture but all the held-out digits: how often one FGSM step makes the network
+            misread them, against random ±ε noise of the same size.</p></figcaption>
+        <canvas id="robustness" class="robustness-chart" role="img" aria-labelledby="live-title"></canvas>
+        <p class="chart-legend"><span class="key key-fgsm"></span> FGSM <span class="key key-noise"></span> random ±ε noise <span class="key key-eps"></span> the slider’s ε</p>
+        <table id="live-figures" class="figures"></table>
+        <p id="live-text" class="hint" aria-live="polite"></p>
+      </figure>
+    </section>
 
-      <div data-panel="bars" part="panel bars">
-        <div class="bars">
-          <div>
-            <h3>Original: top 5</h3>
-            <ol id="bars-original" class="bar-list"></ol>
-          </div>
-          <div>
-            <h3>Adversarial: top 5</h3>
-            <ol id="bars-adversarial" class="bar-list"></ol>
-          </div>
-        </div>
+    <section class="panel panel-details panel-model" id="column-details" aria-label="Details">
+      <details id="details" class="details" data-panel="card" part="panel details">
+        <summary>Details: the numbers, the speed, the model</summary>
+        <p id="timing" class="timing" aria-live="off"></p>
         <dl class="facts">
           <div><dt>Label y of the gradient</dt><dd id="fact-label">–</dd></div>
           <div><dt>Loss J for y</dt><dd id="fact-loss">–</dd></div>
@@ -207,23 +268,13 @@ export const MARKUP = `
           <div><dt>L∞ of x′ − x</dt><dd id="fact-linf">–</dd></div>
           <div><dt>Saved as an 8-bit PNG</dt><dd id="fact-png">–</dd></div>
         </dl>
-      </div>
-    </section>
-
-    <section class="panel panel-model" id="column-model" aria-labelledby="model-title">
-      <h2 id="model-title">Model</h2>
-      <div data-panel="card" part="panel card">
-        <dl id="model-card" class="model-card"></dl>
-        <div id="measured" class="measured" hidden></div>
-        <dl id="speed" class="measured speed" hidden></dl>
-      </div>
-      <figure id="live" class="measured live" data-only="digits" data-panel="robustness" part="panel robustness" hidden>
-        <figcaption><h3 id="live-title">Measured here, in your browser</h3></figcaption>
-        <canvas id="robustness" class="robustness-chart" role="img" aria-labelledby="live-title"></canvas>
-        <p class="chart-legend"><span class="key key-fgsm"></span> FGSM <span class="key key-noise"></span> random ±ε noise <span class="key key-reference"></span> PyTorch</p>
-        <table id="live-figures" class="figures"></table>
-        <p id="live-text" aria-live="polite"></p>
-      </figure>
+        <div part="panel card">
+          <h3 id="model-title">Model</h3>
+          <dl id="model-card" class="model-card"></dl>
+          <div id="measured" class="measured" hidden></div>
+          <dl id="speed" class="measured speed" hidden></dl>
+        </div>
+      </details>
       <div data-panel="upload" part="panel upload-model">
         <div class="button-row">
           <label class="button file-button">

@@ -20,6 +20,8 @@ export function parseAddress(search, hash) {
   const sample = p.get('sample');
   if (digit !== null) view.image = digit;
   else if (p.has('draw')) view.image = 'draw';
+  // A digit's link made when the page opened on the digits still opens on the digits.
+  if ((digit !== null || p.has('draw')) && !view.model) view.model = 'mnist';
   else if (sample !== null) {
     const index = counted(sample);
     if (index !== null) view.image = index;

@@ -39,3 +39,28 @@ export function verdict({ label, adversarial, target = null, eps, trueLabel = nu
   if (trueLabel !== null && trueLabel !== undefined && label !== trueLabel) text += `. The model already misreads this ${name(trueLabel)}.`;
   return { kind, fooled: kind === 'fooled', text };
 }
+
+/**
+ * What the step did to the loss J of the gradient's label y, in words: "rose" or "fell", and whether
+ * that is what the step was for. Untargeted FGSM steps up the loss of the model's own answer;
+ * targeted FGSM steps down the target's loss. One step follows the gradient at x only, so a large
+ * ε can overshoot and move the loss the other way.
+ * @param {{targeted: boolean, name: string, before: number, after: number}} r `before` and
+ *   `after`: the probability of y on x and on x′ (the loss is −ln of it).
+ * @returns {{direction: 'rose' | 'fell' | 'same', intended: boolean, text: string}}
+ */
+export function lossLine({ targeted, name, before, after }) {
+  const loss = (p) => (p > 0 ? -Math.log(p) : Infinity);
+  const [a, b] = [loss(before), loss(after)];
+  const shown = (l) => (l === Infinity ? 'more than 87 (the probability underflows to 0)' : l.toFixed(l < 0.001 ? 5 : l < 10 ? 3 : 2));
+  const whose = targeted ? `The loss of the target “${name}”` : `The loss of “${name}”, the model’s answer,`;
+  const direction = b > a ? 'rose' : b < a ? 'fell' : 'same';
+  if (direction === 'same') return { direction, intended: false, text: `${whose} stayed at ${shown(a)}.` };
+  const intended = targeted ? direction === 'fell' : direction === 'rose';
+  const why = intended
+    ? targeted
+      ? 'the step went down it, as intended.'
+      : 'the step went up it, as intended.'
+    : 'one step of this size overshot (the gradient at x points the right way only for small steps).';
+  return { direction, intended, text: `${whose} ${direction} from ${shown(a)} to ${shown(b)}: ${why}` };
+}

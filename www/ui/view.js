@@ -7,15 +7,16 @@ import { StatusLine, Alerts } from './status.js';
 import { SweepChart } from './sweep-chart.js';
 import { RobustnessChart } from './robustness-chart.js';
 import { sharedEngine } from './engine.js';
-import { MODELS } from './models.js';
+import { MODELS, LEAD } from './models.js';
+import { POSTER } from './poster.js';
 import { cropFraction } from './crop.js';
 import { watchPictureSources } from './photo-input.js';
 import { chooseModel, fillPicker, loadCustom, useCustom, showDownload } from './model-lifecycle.js';
 import { setupDigits, selectTab, showTestDigit } from './digit-input.js';
 import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-panel.js';
-import { setupControls, configureGain, setEps, setTarget, resolveTarget } from './controls.js';
+import { setupControls, configureGain, setEps, setTarget, resolveTarget, showTargetChip } from './controls.js';
 import { runAttack, setupTerms } from './attack-view.js';
-import { runSweep } from './sweep.js';
+import { runSweep, showSweepPending } from './sweep.js';
 import { runRobustness } from './robustness.js';
 
 const CONTROLS = ['prev', 'next', 'random', 'find-fooled', 'eps', 'gain', 'model-file', 'builtin', 'tab-test', 'tab-draw', 'clear', 'photo-file'];
@@ -80,6 +81,50 @@ export class DemoView {
     this.#setupModelChoice();
     this.setEnabled(false);
     this.applyPanels();
+    this.#setupViewer();
+    // The reader's hand on the widget: background work (the robustness run) waits meanwhile.
+    this.lastInput = -Infinity;
+    this.attacking = 0;
+    for (const type of ['input', 'pointerdown', 'keydown', 'wheel']) root.addEventListener(type, () => (this.lastInput = performance.now()), { passive: true });
+    root.addEventListener('pointermove', (e) => e.buttons && (this.lastInput = performance.now()), { passive: true });
+  }
+
+  /**
+   * Resolves once the reader has left the widget alone for `ms` and no attack they asked for is
+   * still computing: the robustness run awaits it before each batch, so the slider goes first.
+   */
+  async quiet(ms = 300) {
+    for (;;) {
+      const wait = this.lastInput + ms - performance.now();
+      if (wait <= 0 && !this.attacking) return;
+      await new Promise((done) => setTimeout(done, Math.max(30, wait)));
+    }
+  }
+
+  /** On a narrow widget one picture shows at a time: buttons (or a swipe) switch between them. */
+  #setupViewer() {
+    const results = this.$('results');
+    const tabs = this.$('viewer-tabs');
+    const order = ['original', 'perturbation', 'adversarial'];
+    const show = (which) => {
+      results.dataset.show = which;
+      for (const b of tabs.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.show === which));
+    };
+    tabs.addEventListener('click', (e) => {
+      const b = e.target.closest('button[data-show]');
+      if (b) show(b.dataset.show);
+    });
+    let from = null;
+    results.addEventListener('pointerdown', (e) => (from = { x: e.clientX, y: e.clientY }));
+    results.addEventListener('pointerup', (e) => {
+      if (!from || tabs.offsetParent === null) return;
+      const dx = e.clientX - from.x;
+      const dy = e.clientY - from.y;
+      from = null;
+      if (Math.abs(dx) < 40 || Math.abs(dx) < 2 * Math.abs(dy)) return;
+      const i = order.indexOf(results.dataset.show);
+      show(order[Math.max(0, Math.min(order.length - 1, i + (dx < 0 ? 1 : -1)))]);
+    });
   }
 
   // --- what the host asks for -------------------------------------------------------------------
@@ -108,15 +153,17 @@ export class DemoView {
       el.classList.toggle('panel-off', !el.dataset.panel.split(' ').some((p) => this.has(p)));
     }
     const columns = {
+      attack: ['controls', 'triptych', 'noise', 'terms', 'bars'].some((p) => this.has(p)),
       input: ['input', 'draw', 'upload'].some((p) => this.has(p)),
-      attack: ['controls', 'triptych', 'noise', 'terms', 'sweep', 'bars'].some((p) => this.has(p)),
-      model: ['card', 'robustness', 'upload'].some((p) => this.has(p)),
+      charts: ['sweep', 'robustness'].some((p) => this.has(p)),
+      details: ['card', 'upload'].some((p) => this.has(p)),
     };
     for (const [name, on] of Object.entries(columns)) this.$(`column-${name}`).classList.toggle('panel-off', !on);
     this.$('layout').dataset.columns = Object.keys(columns).filter((c) => columns[c]).join(' ');
-    // Titles only where a column holds more than one thing to tell apart.
-    this.$('attack-title').classList.toggle('panel-off', !this.has('controls') || !columns.input);
-    this.$('model-title').classList.toggle('panel-off', !this.has('card'));
+    // Titles only where the widget tells a story of several steps (the page, or a large widget).
+    const story = columns.input && this.has('controls') && this.has('triptych');
+    this.$('fgsm').dataset.story = String(story);
+    for (const id of ['attack-title', 'charts-title']) this.$(id).classList.toggle('panel-off', !story);
     if (this.has('upload') && !this.watchingPictures) this.#watchPictures();
   }
 
@@ -133,6 +180,7 @@ export class DemoView {
       return;
     }
     if (this.kind() === 'digits') {
+      this.state.targetFor = null; // the author's target is for the picture they name
       if (image === 'draw') selectTab(this, 'draw', { focus: false });
       else if (/^\d+$/.test(image)) {
         this.state.source = 'test';
@@ -140,6 +188,7 @@ export class DemoView {
         showTestDigit(this, Number(image));
       } else this.alerts.show(`The image “${image}” is not a test digit: digit models take a digit’s number or “draw”.`);
     } else {
+      this.state.targetFor = null;
       const i = sampleIndex(this, image);
       if (i >= 0) loadSample(this, i);
       else if (/^[\w-]+$/.test(image)) this.alerts.show(`There is no sample photo “${image}”.`);
@@ -212,11 +261,61 @@ export class DemoView {
     this.$('poster').hidden = on;
   }
 
-  /** The poster's still picture before the widget starts: the sample photo, when it names one. */
-  setPoster(url) {
+  /**
+   * `link()` gives the address of what the widget shows (the page's own address, kept up to date);
+   * with it, a "Copy link to this view" button shows.
+   */
+  setShare(link) {
+    this.shareLink = link;
+    const button = this.$('copy-link');
+    button.hidden = !link;
+    if (this.sharing) return;
+    this.sharing = true;
+    button.addEventListener('click', async () => {
+      const url = this.shareLink?.();
+      if (!url) return;
+      try {
+        await navigator.clipboard.writeText(url);
+        button.textContent = 'Link copied';
+        button.dataset.copied = 'true';
+        setTimeout(() => {
+          button.textContent = 'Copy link to this view';
+          delete button.dataset.copied;
+        }, 2500);
+      } catch {
+        this.alerts.show(`The browser did not let the page copy; here is the link to this view: ${url}`);
+      }
+    });
+  }
+
+  /** Without model and image attributes: the lead picture, model and ε, or null. */
+  setLead(lead) {
+    this.lead = lead;
+  }
+
+  /**
+   * The poster's still picture before the widget shows its first result: the sample photo `url`,
+   * or with `lead` the still of the lead result (when it is the very result the widget will show).
+   */
+  setPoster(url, lead = false) {
+    const still = lead && POSTER.model === LEAD.model && POSTER.image === LEAD.image && POSTER.eps === LEAD.eps;
     const img = this.$('poster-image');
-    img.hidden = !url;
-    if (url) img.src = url;
+    img.hidden = !url || still;
+    if (url && !still) img.src = url;
+    this.$('poster-lead').hidden = !still;
+    if (!still || this.$('poster-original').getAttribute('src')) return;
+    const file = (name) => new URL(`poster/${name}`, import.meta.url).href;
+    const { $ } = this;
+    $('poster-original').src = file(POSTER.files.original);
+    $('poster-adversarial').src = file(POSTER.files.adversarial);
+    $('poster-original-pred').textContent = POSTER.original.name;
+    $('poster-original-conf').textContent = POSTER.original.percent;
+    $('poster-adversarial-pred').textContent = POSTER.adversarial.name;
+    $('poster-adversarial-conf').textContent = POSTER.adversarial.percent;
+    $('poster-verdict').textContent = POSTER.verdict;
+    $('poster-original').alt = `Original photo, read as ${POSTER.original.name} (${POSTER.original.percent})`;
+    $('poster-adversarial').alt = `The same photo after one FGSM step of ε = ${POSTER.eps}, read as ${POSTER.adversarial.name} (${POSTER.adversarial.percent})`;
+    $('poster-caption').textContent = `A still of the result below; the live demo is loading.`;
   }
 
   // --- shared by the parts ------------------------------------------------------------------------
@@ -234,14 +333,33 @@ export class DemoView {
     if (on && this.state.model?.kind === 'digits' && !this.state.digits) this.$('tab-test').disabled = true;
   }
 
-  /** Attack a new image (or the same one with a new model or target). */
-  setImage(pixels, { trueLabel, key, image }) {
+  /** Which picture a key names: every stroke on the pad is the same picture, the drawing. */
+  sameImage = (key) => (key.startsWith('drawing:') ? 'drawing' : key);
+
+  /**
+   * Attack a new image (or the same one with a new model or target). A target picked for another
+   * picture goes (unless `keepTarget`: the author's attributes, or "next one fooled" which looked
+   * for this target); a target given before there was a picture belongs to the first one.
+   */
+  setImage(pixels, { trueLabel, key, image, keepTarget = false }) {
     const { state } = this;
+    const newImage = key !== state.imageKey;
+    if (state.target !== null && state.targetFor !== null && state.targetFor !== this.sameImage(key) && !keepTarget) {
+      state.target = null;
+      this.picker.value = null;
+      showTargetChip(this);
+      this.$('target-note').textContent = 'A new picture: the target was cleared, the attack is untargeted.';
+      this.$('target-note').hidden = false;
+    } else if (newImage) this.$('target-note').hidden = true;
+    if (state.target !== null) state.targetFor = this.sameImage(key);
     state.pixels = pixels;
     state.trueLabel = trueLabel;
     state.imageKey = key;
     state.image = image;
     state.sweep = null;
+    // Until the new results arrive, nothing may describe the previous picture.
+    if (newImage && !key.startsWith('drawing:')) this.$('results').dataset.pending = 'true';
+    showSweepPending(this);
     this.runAttack();
     runSweep(this);
   }
