@@ -193,7 +193,12 @@ cmd_bench() {
   say "native benchmark"
   cargo run --profile native --features cli --bin fgsm -- bench
   say "browser benchmark"
+  # Each script leaves its figures in target/bench/*.json; goals.mjs tabulates this run's only.
+  rm -f target/bench/*.json
   node tests/bench/bench.mjs
+  node tests/bench/first-verdict.mjs
+  node tests/bench/page-steps.mjs
+  node tests/bench/goals.mjs
 }
 
 case "${1:-}" in

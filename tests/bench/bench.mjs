@@ -3,7 +3,7 @@
 // with cross-origin isolation so performance.now() is precise. Prints medians and ratios; asserts
 // nothing about time. Needs site/ built and target/native/fgsm (the CLI) for forward-only copies.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { REPO, start } from '../support/browser.mjs';
@@ -35,6 +35,7 @@ async function tract({ variant, name, runs }) {
   t = now();
   const model = new wasm.Model(bytes);
   const load = now() - t;
+  const loadStages = model.loadStages;
   const n = model.inputShape.reduce((a, b) => a * b);
   // Four images: the forward pass uses two that never have their gradient taken (the model
   // remembers the last such image and would answer from memory), the gradient two in turn.
@@ -53,7 +54,7 @@ async function tract({ variant, name, runs }) {
   const fgsmSlider = median((i) => model.fgsm(images[0], 0.001 * (i % 50)));
   const probs = model.predict(images[0]);
   const { grad } = model.inputGradient(images[0], 1);
-  return { engine, load, firstForward, firstGradient, forward, gradient, fgsmNew, fgsmSlider, probs: [...probs], grad: [...grad] };
+  return { engine, load, loadStages, memoryAfterLoad: loadStages.at(-1).memoryBytes, memoryAfterRuns: wasm.memoryBytes(), firstForward, firstGradient, forward, gradient, fgsmNew, fgsmSlider, probs: [...probs], grad: [...grad] };
 }
 
 async function onnxruntime({ name, runs, dist, dims }) {
@@ -117,6 +118,7 @@ const fresh = async () => {
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(v < 1 ? 3 : 1) : '–');
 const chromium = env.browser.version();
 console.log(`Chromium ${chromium}; ${RUNS} timed runs each after 3 warm-ups; medians in ms (single thread)`);
+const summary = { chromium, runs: RUNS, models: {} };
 for (const name of models) {
   const results = {};
   for (const [label, variant] of VARIANTS) {
@@ -131,6 +133,7 @@ for (const name of models) {
     await context.close();
   }
   const ort = results['onnxruntime-web'];
+  summary.models[name] = Object.fromEntries(Object.entries(results).map(([engine, r]) => [engine, { ...r, probs: undefined, grad: undefined }]));
   const best = 'tract simd128';
   const ours = results[best];
   const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
@@ -154,6 +157,8 @@ for (const name of models) {
     console.log(`| ${[title, ...cols.map((c) => fmt(results[c][key])), Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'].join(' | ')} |`);
   }
   console.log(`onnxruntime-web first session (engine + model): ${fmt(ort.engineAndLoad)} ms; ours engine + model: ${fmt(ours.engine + ours.load)} ms`);
+  console.log(`load stages (ms, then wasm memory after it): ${ours.loadStages.map((s) => `${s.stage} ${fmt(s.ms)} (${(s.memoryBytes / 1e6).toFixed(0)} MB)`).join(' → ')}`);
+  console.log(`wasm memory: ${(ours.memoryAfterLoad / 1e6).toFixed(1)} MB after the load, ${(ours.memoryAfterRuns / 1e6).toFixed(1)} MB after the timed runs (the file is ${(readFileSync(join(REPO, 'models', name, 'model.onnx')).length / 1e6).toFixed(1)} MB)`);
   console.log(`agreement tract vs onnxruntime-web: max |Δp| ${maxDiff(ours.probs, ort.probs).toExponential(1)}, max |Δgrad| / max |grad| ${(maxDiff(ours.grad, ort.grad) / gradScale).toExponential(1)}`);
 }
 
@@ -164,4 +169,6 @@ for (const [label, variant] of VARIANTS) {
   console.log(`${label.padEnd(20)} ${s.text}   (brotli ${(s.brotli / ortWasm.brotli).toFixed(2)}× onnxruntime-web's)`);
 }
 console.log(`${'onnxruntime-web'.padEnd(20)} ${ortWasm.text}   (ort-wasm-simd-threaded.wasm)`);
+summary.wasmBrotli = { ours: sizes(join(REPO, 'site', 'pkg', VARIANTS[0][1])).brotli, ort: ortWasm.brotli };
+writeFileSync(join(REPO, 'target', 'bench', 'engines.json'), JSON.stringify(summary, null, 2));
 await env.close();

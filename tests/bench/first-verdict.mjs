@@ -1,0 +1,63 @@
+// A reader's first visit over a real network (`./build.sh bench`, after bench.mjs): the standalone
+// page opened with an empty cache in headless Chromium under the devtools protocol's network
+// emulation, 20 Mbit/s down, 40 ms latency, served compressed as a static host would. Prints the time
+// from navigation to the first live verdict (the widget's first `fgsm-result` event; a poster does
+// not count) and the bytes that crossed the wire before it, file by file; writes them to
+// target/bench/first-verdict.json for goals.mjs. Asserts nothing about time.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, start } from '../support/browser.mjs';
+
+const RUNS = Number(process.env.FIRST_VERDICT_RUNS ?? 3);
+const LINK = { label: '20 Mbit/s, 40 ms', downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8, latency: 40 };
+
+/** One visit in a fresh context (an empty cache). → {ms, detail, files: [{url, bytes, decoded}]} */
+async function visit(env, path) {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Recorded from the page's own clock, which starts at navigation.
+  await context.addInitScript(() => {
+    document.addEventListener('fgsm-result', (event) => {
+      window.__firstVerdict ??= { ms: performance.now(), detail: event.detail };
+    });
+  });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, ...LINK });
+  // Through playwright rather than this CDP session, which does not see the worker's requests.
+  const files = [];
+  context.on('requestfinished', async (request) => {
+    const at = Date.now();
+    const sizes = await request.sizes().catch(() => null);
+    if (sizes) files.push({ url: request.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize, at });
+  });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${env.url}${path}`);
+  await page.waitForFunction(() => window.__firstVerdict, null, { timeout: 120_000 });
+  const first = await page.evaluate(() => ({ ms: window.__firstVerdict.ms, detail: { ...window.__firstVerdict.detail, image: undefined } }));
+  const doneAt = Date.now();
+  await context.close();
+  if (errors.length) console.error(`page errors: ${errors.join('; ')}`);
+  return { ...first, files: files.filter((f) => f.at <= doneAt) };
+}
+
+const env = await start();
+const path = process.env.FIRST_VERDICT_PATH ?? '';
+console.log(`\n## First visit: time to the first live verdict at ${LINK.label}, empty cache, served compressed (${RUNS} runs)`);
+const runs = [];
+for (let i = 0; i < RUNS; i++) runs.push(await visit(env, path));
+runs.sort((a, b) => a.ms - b.ms);
+const median = runs[RUNS >> 1];
+const d = median.detail;
+console.log(`first live verdict: median ${(median.ms / 1000).toFixed(2)} s (runs: ${runs.map((r) => (r.ms / 1000).toFixed(2)).join(', ')} s); goal ≤ 4.00 s`);
+console.log(`it showed: ${d.model}, ${d.labelName} → ${d.adversarialName} at ε = ${d.eps}, ${d.fooled ? 'fooled' : 'not fooled'}`);
+const total = median.files.reduce((s, f) => s + f.bytes, 0);
+console.log(`bytes on the wire before it: ${(total / 1e6).toFixed(2)} MB in ${median.files.length} responses; the largest:`);
+for (const f of [...median.files].sort((a, b) => b.bytes - a.bytes).slice(0, 5)) {
+  console.log(`  ${(f.bytes / 1e6).toFixed(3).padStart(7)} MB  ${new URL(f.url).pathname}`);
+}
+await env.close();
+mkdirSync(join(REPO, 'target', 'bench'), { recursive: true });
+writeFileSync(join(REPO, 'target', 'bench', 'first-verdict.json'), JSON.stringify({ link: LINK, ms: median.ms, runs: runs.map((r) => r.ms), shown: d, bytes: total }, null, 2));
