@@ -15,7 +15,7 @@ export type FgsmPanel =
   | 'sweep' // the prediction at every ε; clicking or dragging sets ε
   | 'bars' // top-5 probabilities of both images, loss, L∞ and the 8-bit PNG check
   | 'robustness' // error against ε over the 500 shipped held-out digits: FGSM and random noise, measured live
-  | 'card'; // the model card, measured figures and speed
+  | 'card'; // a closed "Details": the numbers of the attack, the model card and the speed
 
 /** The detail of the `fgsm-result` event: what the reader sees now. */
 export interface FgsmResultDetail {
@@ -44,7 +44,10 @@ export interface FgsmResultDetail {
 }
 
 export interface FgsmDemoElement extends HTMLElement {
-  /** `mnist` | `efficientnet-lite0` | the URL of an ONNX file in the model format. Default mnist. */
+  /**
+   * `efficientnet-lite0` | `mnist` | the URL of an ONNX file in the model format. Default
+   * efficientnet-lite0; with neither model nor image, the lead sample ("camera") at eps 2/255.
+   */
   model: string;
   /** A digit's or sample's number from 0 ("12"), a sample's name ("coffee"), "draw", or a picture's URL. */
   image: string;
@@ -60,6 +63,11 @@ export interface FgsmDemoElement extends HTMLElement {
   assets: string;
   /** "lazy" (default): starts within about one screen of view, with a poster until then. "eager": at once. */
   loading: 'lazy' | 'eager';
+  /**
+   * A function that returns the address of the view shown; with it the widget offers a "Copy link
+   * to this view" button (the standalone page sets it to its own, kept-up-to-date address).
+   */
+  shareLink: (() => string) | null;
   /** The latest result, or null before the first. */
   readonly result: FgsmResultDetail | null;
   /** Starts now, whatever `loading` says. */

@@ -97,6 +97,10 @@ export class FgsmDemo extends HTMLElement {
     this.#view.setShare(typeof link === 'function' ? link : null);
   }
 
+  get shareLink() {
+    return this.#view.shareLink ?? null;
+  }
+
   /** The detail of the latest fgsm-result event, or null before the first. */
   get result() {
     return this.#result;

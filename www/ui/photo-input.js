@@ -112,6 +112,7 @@ export function renderSamples(list, samples, url, onPick) {
       img.decoding = 'async';
       const title = document.createElement('span');
       title.textContent = sample.title ?? sample.file;
+      button.title = title.textContent;
       button.append(img, title);
       button.addEventListener('click', () => onPick(i));
       li.append(button);

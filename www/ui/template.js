@@ -47,7 +47,7 @@ export const MARKUP = `
       <p id="verdict" class="verdict" data-fooled="" data-panel="triptych" aria-live="polite">The attack shows here once the model is ready.</p>
       <div class="head-row">
         <div class="control control-eps" data-panel="controls" part="panel controls">
-          <label for="eps">ε, the most any pixel may change</label>
+          <label for="eps">ε<span class="eps-long">, the most any pixel may change</span></label>
           <input type="range" id="eps" min="0" max="0.5" step="0.005" value="0.25" aria-describedby="eps-value eps-story">
           <output id="eps-value" for="eps">0.250</output>
         </div>

@@ -315,7 +315,7 @@ export class DemoView {
     $('poster-verdict').textContent = POSTER.verdict;
     $('poster-original').alt = `Original photo, read as ${POSTER.original.name} (${POSTER.original.percent})`;
     $('poster-adversarial').alt = `The same photo after one FGSM step of ε = ${POSTER.eps}, read as ${POSTER.adversarial.name} (${POSTER.adversarial.percent})`;
-    $('poster-caption').textContent = `A still of the result below; the live demo is loading.`;
+    $('poster-caption').textContent = 'A still picture of the result: the live demo replaces it in a moment.';
   }
 
   // --- shared by the parts ------------------------------------------------------------------------
