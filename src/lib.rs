@@ -12,6 +12,7 @@ pub mod image;
 pub mod limits;
 pub mod model;
 pub mod onnx_check;
+pub mod quantized_weights;
 pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -139,12 +139,15 @@ impl Model {
         }
         crate::limits::check_file_size(bytes.len())?;
         let onnx = tract_onnx::onnx();
-        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| Error::Parse(format!("{e:#}")))?;
+        let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| Error::Parse(format!("{e:#}")))?;
         let graph = proto.graph.as_ref().ok_or_else(|| Error::Parse("the file holds no graph".into()))?;
         let input_shape = check_interface(graph)?;
         crate::limits::check_input_shape(input_shape)?;
         // Before tract reads the graph: what it would panic on, and sizes beyond the limits.
         crate::onnx_check::check_model(&proto)?;
+        if let Some(graph) = proto.graph.as_mut() {
+            crate::quantized_weights::fold_constant_dequantize(graph);
+        }
         on_stage(LoadStage::Parse);
 
         let model = onnx

@@ -533,7 +533,12 @@ fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
     let bytes = std::fs::read(path)?;
     let loads: Vec<f64> =
         (0..5).map(|_| time(|| Model::from_onnx_bytes(&bytes).map(drop))).collect::<Result<_, _>>()?;
-    let model = Model::from_onnx_bytes(&bytes)?;
+    let mut stages = Vec::new();
+    let mut last = Instant::now();
+    let model = Model::from_onnx_bytes_staged(&bytes, &mut |stage| {
+        stages.push(format!("{} {:.1}", stage.name(), last.elapsed().as_secs_f64() * 1e3));
+        last = Instant::now();
+    })?;
     // Two images taken in turn (the model keeps no image; this only varies the input).
     let n = model.input_len();
     let images =
@@ -561,6 +566,7 @@ fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
     );
     println!("native tract, 1 thread, median of {runs} runs (ms):");
     println!("  load (parse + optimise both plans) {:>9.3}  (median of 5)", median_of(loads));
+    println!("    stages of one load: {}", stages.join(" → "));
     println!("  predict                            {predict:>9.3}");
     println!("  input gradient                     {gradient:>9.3}");
     println!("  fgsm, new image                    {attack:>9.3}");
