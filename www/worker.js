@@ -2,7 +2,12 @@
 // runs on the page's thread. Protocol: the page posts {id, op, args}; the worker answers
 // {id, ok: true, result} or {id, ok: false, error}, and may post {id, progress} before that.
 // Requests run one at a time, in order: the wasm exports stay synchronous and never overlap.
+// A trap in the engine (a WebAssembly RuntimeError: a Rust panic or an out-of-bounds access)
+// leaves its state undefined, so the answer says {fatal: true} and this worker takes no more
+// requests: the page's client ends it and starts another (ui/worker-client.js).
 import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit } from './pkg/fgsm_wasm.js';
+// Every export by name, for one that only the test engine has (testTrap).
+import * as glue from './pkg/fgsm_wasm.js';
 import { sniffImage } from './ui/image-sniff.js';
 import { cropOf } from './ui/crop.js';
 import { fetchWithProgress, download, abortError } from './ui/download.js';
@@ -82,6 +87,36 @@ const handlers = {
     }
     models.set(key, candidate);
     return { ...info, ms, downloadMs, bytes: data.length };
+  },
+
+  /** Frees the model kept under `key` (and its image's session), if there is one. → {freed} */
+  unload({ key }) {
+    const m = models.get(key);
+    if (!m) return { freed: false };
+    sessions.get(m)?.session.free();
+    sessions.delete(m);
+    m.free();
+    models.delete(key);
+    return { freed: true };
+  },
+
+  /**
+   * The engine's memory: → {bytes (the wasm memory's size, which never shrinks; freed blocks are
+   * reused), models (how many are kept)}. For the test that memory stays flat.
+   */
+  async memory() {
+    const { memory } = await loadEngine();
+    return { bytes: memory.buffer.byteLength, models: models.size };
+  },
+
+  /**
+   * Only in the test engine (tests/trap-engine, never shipped): makes the engine panic, which
+   * traps, so that the tests can check that the page survives a trap.
+   */
+  async testTrap() {
+    await loadEngine();
+    if (typeof glue.testTrap !== 'function') throw new Error('unknown operation "testTrap"');
+    glue.testTrap();
   },
 
   /** A hand drawing (canvas RGBA) → the model's input, prepared as MNIST digits were. → {pixels} */
@@ -402,6 +437,9 @@ async function transferables(value) {
   return [...found];
 }
 
+/** The message of the trap that ended this engine, once one has. */
+let trapped = null;
+
 /** The AbortController of each request that has not finished, by id. */
 const controllers = new Map();
 
@@ -422,6 +460,8 @@ async function handle({ id, op, args } = {}, early) {
   const progress = (p) => self.postMessage({ id, progress: p });
   const signal = controllers.get(id).signal;
   try {
+    // After a trap nothing runs here any more (the page ends this worker).
+    if (trapped) throw new WebAssembly.RuntimeError(trapped);
     const handler = Object.hasOwn(handlers, op) ? handlers[op] : null;
     if (!handler) throw new Error(`unknown operation "${op}"`);
     if (signal.aborted) throw abortError();
@@ -429,7 +469,15 @@ async function handle({ id, op, args } = {}, early) {
     self.postMessage({ id, ok: true, result }, await transferables(result));
   } catch (e) {
     // Also catches a result that cannot be posted, so the page's promise always settles.
-    self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e), name: e?.name === 'AbortError' ? 'AbortError' : undefined });
+    const fatal = e instanceof WebAssembly.RuntimeError;
+    if (fatal) trapped ??= e.message;
+    self.postMessage({
+      id,
+      ok: false,
+      error: e instanceof Error ? e.message : String(e),
+      name: e?.name === 'AbortError' ? 'AbortError' : undefined,
+      fatal: fatal || undefined,
+    });
   } finally {
     controllers.delete(id);
   }

@@ -35,26 +35,47 @@ const TYPES = {
  * need them, since blogs that embed it will not send them). `compressed: false` serves every file as
  * it is, as a host without compression would. `headers` are added to every answer (a test's
  * Content-Security-Policy). `hold(path)`, when given, is awaited before a file is answered, so a
- * test can keep one download in flight while it watches what else the page asks for.
+ * test can keep one download in flight while it watches what else the page asks for. `mounts`
+ * serves other folders under some paths (`{'/pkg/': 'target/trap-engine/pkg'}`: a test engine), or
+ * another file at one path (`{'/sw.js': '/tmp/sw.js'}`); it is read at each request, so a test may
+ * change it while the server runs.
+ * `onPost(path, body)` receives every POST (a CSP violation report), answered 204.
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export function serve({ root, port = 0, isolated = false, quiet = true, compressed = true, headers: extra = {}, hold = null }) {
-  const top = resolve(root);
+export function serve({ root, port = 0, isolated = false, quiet = true, compressed = true, headers: extra = {}, hold = null, mounts = {}, onPost = null }) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+    if (req.method === 'POST' && onPost) {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      onPost(path, Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(204);
+      return res.end();
+    }
     if (hold) await hold(path);
-    let file = normalize(join(top, path));
-    if (file !== top && !file.startsWith(top + sep)) return send(res, 403, 'forbidden');
+    const mount = Object.keys(mounts).find((prefix) => (prefix.endsWith('/') ? path.startsWith(prefix) : path === prefix));
+    let file;
+    if (mount && !mount.endsWith('/')) {
+      file = resolve(mounts[mount]); // one file in place of another
+    } else {
+      const top = resolve(mount ? mounts[mount] : root);
+      file = normalize(join(top, mount ? path.slice(mount.length - 1) : path));
+      if (file !== top && !file.startsWith(top + sep)) return send(res, 403, 'forbidden');
+    }
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const type = TYPES[extname(file)] ?? 'application/octet-stream';
       const encoding = compressed ? precompressed(file, req.headers['accept-encoding']) : null;
       if (encoding) file += encoding.suffix;
-      const { size } = statSync(file);
+      const { size, mtimeMs } = statSync(file);
+      // As static hosts do: a validator, so that a second request for an unchanged file (the
+      // service worker's copy of what the page just downloaded) costs a 304, not the file again.
+      const etag = `"${size.toString(36)}-${Math.round(mtimeMs).toString(36)}"`;
       const headers = {
         'Content-Type': type,
         'Content-Length': size,
         'Cache-Control': 'no-cache',
+        ETag: etag,
         Vary: 'Accept-Encoding',
       };
       if (encoding) headers['Content-Encoding'] = encoding.name;
@@ -62,6 +83,11 @@ export function serve({ root, port = 0, isolated = false, quiet = true, compress
       if (isolated) {
         headers['Cross-Origin-Opener-Policy'] = 'same-origin';
         headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+      }
+      if (req.headers['if-none-match'] === etag) {
+        delete headers['Content-Length'];
+        res.writeHead(304, headers);
+        return res.end();
       }
       res.writeHead(200, headers);
       if (req.method === 'HEAD') return res.end();

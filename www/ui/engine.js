@@ -13,6 +13,14 @@ export function sharedEngine(pkg) {
   return shared;
 }
 
+/**
+ * The files the page's engine has downloaded in its worker (each model's ONNX file), which the
+ * page's own resource timing does not list: the service worker keeps them for offline visits.
+ */
+export function usedFiles() {
+  return shared ? shared.usedFiles() : [];
+}
+
 class Engine {
   /** The worker's protocol client; widgets make their own lanes on it. */
   client;
@@ -25,7 +33,8 @@ class Engine {
   #models = new Map();
 
   constructor(pkg) {
-    this.client = new WorkerClient(new Worker(new URL('../worker.js', import.meta.url), { type: 'module' }));
+    // A factory, not a worker: after a trap the client starts a fresh one (see worker-client.js).
+    this.client = new WorkerClient(() => new Worker(new URL('../worker.js', import.meta.url), { type: 'module' }));
     this.ready = this.client.call('init', { pkg }, {
       onProgress: (p) => {
         this.progress = p;
@@ -33,6 +42,15 @@ class Engine {
       },
     });
     this.ready.catch(() => {});
+  }
+
+  /**
+   * Calls `listener({reason, restarts})` when the engine trapped and was restarted with the same
+   * models (the requests under way then fail with the message RESTARTED); returns a function that
+   * stops it.
+   */
+  onRestart(listener) {
+    return this.client.onRestart(listener);
   }
 
   /** Calls `listener(progress)` while the engine downloads; returns a function that stops it. */
@@ -67,7 +85,7 @@ class Engine {
           : null;
         return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
       })();
-      entry = { promise, waiters: 0, controller, listeners };
+      entry = { promise, waiters: 0, users: 0, controller, listeners };
       this.#models.set(url, entry);
       promise.catch(() => this.#models.get(url) === entry && this.#models.delete(url));
     }
@@ -92,6 +110,7 @@ class Engine {
         (model) => {
           signal?.removeEventListener('abort', abort);
           done();
+          entry.users++;
           resolve(model);
         },
         (e) => {
@@ -101,6 +120,27 @@ class Engine {
         },
       );
     });
+  }
+
+  /**
+   * Says that one user of the model from `url` (one resolved loadModel) no longer needs it; once
+   * none does, the worker frees it (a later loadModel fetches and prepares it again).
+   */
+  release(url) {
+    const entry = this.#models.get(url);
+    if (!entry || --entry.users > 0 || entry.waiters > 0) return;
+    this.#models.delete(url);
+    entry.promise.then(({ key }) => this.unload(key), () => {});
+  }
+
+  /** Frees the model kept under `key` in the worker (the reader's own, say). → {freed} */
+  unload(key) {
+    return this.client.call('unload', { key });
+  }
+
+  /** The URLs of the model files this engine has been asked to load. */
+  usedFiles() {
+    return [...this.#models.keys()];
   }
 
   /** A model.json, or null when `optional` and it cannot be had. */
