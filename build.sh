@@ -125,11 +125,41 @@ build_site() {
       -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "$next/models/$name/" \;
     if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "$next/models/$name/"; fi
   done
+  stamp_service_worker "$next"
   precompress "$next"
   [ -d site ] && mv site "$old"
   mv "$next" site
   rm -rf "$old"
   exec 9>&- # release the build lock taken in build_wasm
+}
+
+# The service worker (www/sw.js) gets the list of the site's files and a version: a hash of all of
+# them, so that a build that changes any file brings a new service worker, whose cache replaces
+# the old one. Before precompress, so that sw.js's compressed copies carry the stamp.
+stamp_service_worker() {
+  say "stamping the service worker with the build's version"
+  node --input-type=module - "$1" <<'JS'
+import { readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+const root = process.argv[2];
+const walk = (dir) => readdirSync(dir).sort().flatMap((f) => {
+  const p = join(dir, f);
+  return statSync(p).isDirectory() ? walk(p) : [p];
+});
+const files = walk(root).map((p) => relative(root, p).split(sep).join('/')).filter((f) => f !== 'sw.js');
+const hash = createHash('sha256');
+for (const f of files) hash.update(`${f}\0`).update(readFileSync(join(root, f)));
+const version = hash.digest('hex').slice(0, 16);
+const path = join(root, 'sw.js');
+const source = readFileSync(path, 'utf8');
+const stamped = source
+  .replace(/^const VERSION = 'dev';$/m, `const VERSION = '${version}';`)
+  .replace(/^const FILES = \[\];$/m, `const FILES = ${JSON.stringify(files)};`);
+if (!stamped.includes(version) || !stamped.includes('"worker.js"')) throw new Error('sw.js has no VERSION or FILES line to stamp');
+writeFileSync(path, stamped);
+console.error(`sw.js: version ${version}, ${files.length} files`);
+JS
 }
 
 # Brotli and gzip copies beside every file a reader downloads that shrinks by compression (the
