@@ -97,9 +97,10 @@ export const MARKUP = `
         <p id="download-row" class="download-row" hidden></p>
         <p class="story" id="eps-story" data-panel="controls"></p>
         <p class="story" id="story-gradient">
-          How it works: the gradient ∇<sub>x</sub>J says, for every pixel, which way of changing it raises the
-          loss J, the network’s penalty for its answer. FGSM keeps only the sign of each, so every pixel moves
-          by the full ε, and all the tiny moves push the same way.
+          How it works: <span class="formula">x′ = x + ε · sign(∇<sub>x</sub>J(θ, x, y))</span>. The gradient
+          ∇<sub>x</sub>J says, for every pixel, which way of changing it raises the loss J, the network’s penalty
+          for its answer y. FGSM keeps only the sign of each, so every pixel moves by the full ε, and all the tiny
+          moves push the same way.
         </p>
       </div>
 

@@ -160,10 +160,13 @@ export class DemoView {
     };
     for (const [name, on] of Object.entries(columns)) this.$(`column-${name}`).classList.toggle('panel-off', !on);
     this.$('layout').dataset.columns = Object.keys(columns).filter((c) => columns[c]).join(' ');
-    // Titles only where the widget tells a story of several steps (the page, or a large widget).
-    const story = columns.input && this.has('controls') && this.has('triptych');
+    // The story (a sentence at each step, and the steps' titles) where the widget is the whole demo,
+    // with its model picker; in an article the article tells it. Titles also where a column holds
+    // more than one thing to tell apart.
+    const story = this.has('picker');
     this.$('fgsm').dataset.story = String(story);
-    for (const id of ['attack-title', 'charts-title']) this.$(id).classList.toggle('panel-off', !story);
+    this.$('attack-title').classList.toggle('panel-off', !story && !(this.has('controls') && columns.input));
+    this.$('charts-title').classList.toggle('panel-off', !story);
     if (this.has('upload') && !this.watchingPictures) this.#watchPictures();
   }
 
