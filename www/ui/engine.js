@@ -123,14 +123,17 @@ class Engine {
   }
 
   /**
-   * Says that one user of the model from `url` (one resolved loadModel) no longer needs it; once
-   * none does, the worker frees it (a later loadModel fetches and prepares it again).
+   * Says that one user of `model` (what one loadModel resolved to, or anything with its `key`) no
+   * longer needs it; once none does, the worker frees it (a later loadModel fetches and prepares
+   * it again). A widget calls it for the model it leaves, so that switching models does not keep
+   * every model ever shown in memory. → {freed}
    */
-  release(url) {
+  release({ key }) {
+    const url = key.replace(/^url:/, '');
     const entry = this.#models.get(url);
-    if (!entry || --entry.users > 0 || entry.waiters > 0) return;
+    if (!entry || --entry.users > 0 || entry.waiters > 0) return Promise.resolve({ freed: false });
     this.#models.delete(url);
-    entry.promise.then(({ key }) => this.unload(key), () => {});
+    return entry.promise.then(({ key }) => this.unload(key)).catch(() => ({ freed: false }));
   }
 
   /** Frees the model kept under `key` in the worker (the reader's own, say). → {freed} */
