@@ -240,6 +240,31 @@ test('after an image change the charts wait for the new image; never the previou
   await page.close();
 });
 
+test('the robustness run over 500 digits waits while the reader moves the slider, then goes on', async () => {
+  const page = await openPage();
+  const progress = () =>
+    page.evaluate(() => {
+      const live = document.querySelector('fgsm-demo').shadowRoot.getElementById('live');
+      const m = live.querySelector('#live-text').textContent.match(/… (\d+) of (\d+)/);
+      return { done: live.dataset.state === 'done', digits: m ? Number(m[1]) : 0 };
+    });
+  // Move the slider every 100 ms for 2 s (the run waits until 300 ms after the last move).
+  await setEps(page, 0.2);
+  const before = await progress();
+  for (let i = 0; i < 20; i++) {
+    await page.locator('#eps').fill((0.2 + (i % 10) * 0.005).toFixed(3));
+    await page.waitForTimeout(100);
+  }
+  const after = await progress();
+  assert.equal(after.done, false, 'not finished while the reader was busy');
+  // Without the pause the run does 10 digits a batch, several batches a second; with it at most the
+  // batch in flight (and one more if the machine stalled past 300 ms once) goes through.
+  assert.ok(after.digits - before.digits <= 20, `${after.digits - before.digits} digits measured while the slider moved`);
+  await page.waitForSelector('#live[data-state="done"]', { timeout: 120_000 });
+  await assertClean(page);
+  await page.close();
+});
+
 test('a digit drawn with the mouse is centred, read and attacked', async () => {
   const page = await openPage();
   await page.click('#tab-draw');
