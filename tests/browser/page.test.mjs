@@ -248,13 +248,18 @@ test('the robustness run over 500 digits waits while the reader moves the slider
       const m = live.querySelector('#live-text').textContent.match(/… (\d+) of (\d+)/);
       return { done: live.dataset.state === 'done', digits: m ? Number(m[1]) : 0 };
     });
-  // Move the slider every 100 ms for 2 s (the run waits until 300 ms after the last move).
+  // Move the slider every 50 ms for 2 s, in the page as a dragging hand does (the run waits until
+  // 300 ms after the last move).
   await setEps(page, 0.2);
   const before = await progress();
-  for (let i = 0; i < 20; i++) {
-    await page.locator('#eps').fill((0.2 + (i % 10) * 0.005).toFixed(3));
-    await page.waitForTimeout(100);
-  }
+  await page.evaluate(async () => {
+    const eps = document.querySelector('fgsm-demo').shadowRoot.getElementById('eps');
+    for (let i = 0; i < 40; i++) {
+      eps.value = (0.2 + (i % 10) * 0.005).toFixed(3);
+      eps.dispatchEvent(new Event('input', { bubbles: true }));
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  });
   const after = await progress();
   assert.equal(after.done, false, 'not finished while the reader was busy');
   // Without the pause the run does 10 digits a batch, several batches a second; with it at most the
