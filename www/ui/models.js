@@ -7,6 +7,8 @@
 export const MODELS = [
   { name: 'efficientnet-lite0', folder: 'models/efficientnet-lite0/', kind: 'photo', title: 'Photos · EfficientNet-Lite0' },
   { name: 'mnist', folder: 'models/mnist/', kind: 'digits', title: 'Digits · small CNN (MNIST)' },
+  { name: 'mnist-softmax', folder: 'models/mnist-softmax/', kind: 'digits', title: 'Digits · softmax regression (the paper’s shallow model)' },
+  { name: 'mnist-adversarial', folder: 'models/mnist-adversarial/', kind: 'digits', title: 'Digits · small CNN, adversarially trained (FGSM, ε = 0.25)' },
 ];
 
 /**
