@@ -188,8 +188,12 @@ const handlers = {
    * image keeps its prediction once rounded to 8 bits, as a PNG would store it. With `noise`, the
    * same ε of random ±ε noise instead (a fixed pattern for each image, so that only ε changes it):
    * its picture and the model's reading of it. With `terms`, the gradient and its sign as pictures.
+   * `method` (with its `alpha`, `steps`, `norm`, `momentum`, `seed`) runs another attack of the
+   * session instead of FGSM: an iterative one a step at a time, reporting {step, steps, loss} and
+   * returning to the event loop between steps, so that an abort stops it; the result is then the
+   * last step's, with `cancelled: true`.
    */
-  attack({ model: key, pixels, eps, label = null, targeted = false, gain = 1, noise = false, terms = false }) {
+  async attack({ model: key, pixels, eps, label = null, targeted = false, gain = 1, noise = false, terms = false, method = null }, progress, signal) {
     const m = get(key);
     const [, channels, height, width] = m.inputShape;
     const x = asPixels(pixels);
@@ -197,7 +201,7 @@ const handlers = {
     // The image's session keeps its clean prediction and its gradient: the next ε on the same
     // image costs one forward pass.
     const { session, fresh } = sessionFor(m, x);
-    const step = session.attack(attackOptions('fgsm', eps, label, targeted));
+    const step = method ? await runMethod(session, { ...attackOptions(method.method, eps, label, targeted), ...method }, progress, signal) : session.attack(attackOptions('fgsm', eps, label, targeted));
     const fgsmMs = performance.now() - started;
     let linf = 0;
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
@@ -239,6 +243,7 @@ const handlers = {
         largest,
       };
     }
+    if (method) Object.assign(result, { losses: step.losses, steps: step.steps, params: step.params, cancelled: step.cancelled ?? false, l2: Math.sqrt(step.perturbation.reduce((a, d) => a + d * d, 0)) });
     result.ms.total = performance.now() - started;
     return result;
   },
@@ -295,6 +300,29 @@ const handlers = {
     return noisy ? { clean, adversarial, noisy } : { clean, adversarial };
   },
 };
+
+/**
+ * Runs `options`' attack on `session` a step at a time, yielding to the event loop after each
+ * step (where an abort message is heard) and reporting it. → the session's attack result, plus
+ * `cancelled` when `signal` stopped it early.
+ */
+async function runMethod(session, options, progress, signal) {
+  const run = session.attackSteps(options);
+  try {
+    let cancelled = false;
+    for (let p = run.step(); p !== undefined; p = run.step()) {
+      progress({ step: p.step, steps: p.steps, loss: p.loss });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (signal.aborted) {
+        cancelled = !run.done;
+        break;
+      }
+    }
+    return Object.assign(run.result(), { cancelled });
+  } finally {
+    run.free();
+  }
+}
 
 /** A seed from an image's pixels (FNV-1a over a sample of them), so each image has its own noise. */
 function seedOf(x) {
