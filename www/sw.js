@@ -81,6 +81,7 @@ async function answer(request) {
  * a page opened before the update must not bring its cache back.
  */
 async function ourCache() {
+  if (self.serviceWorker?.state === 'redundant') return null;
   return (await caches.has(CACHE)) ? caches.open(CACHE) : null;
 }
 

@@ -110,7 +110,11 @@ test('after one visit the article and the page work offline; a new version repla
   writeFileSync(join(scratch, 'sw.js'), shipped.replace(`const VERSION = '${VERSION}';`, `const VERSION = '${next}';`));
   mounts['/sw.js'] = join(scratch, 'sw.js');
   await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r.update()));
-  await page.waitForFunction((name) => caches.keys().then((names) => names.length === 1 && names[0] === name), `fgsm-${next}`, { timeout: SLOW, polling: 500 });
+  const onlyNew = (name) => caches.keys().then((names) => names.length === 1 && names[0] === name);
+  await page.waitForFunction(onlyNew, `fgsm-${next}`, { timeout: SLOW, polling: 500 });
+  // And it stays so: no worker of the old version brings its cache back.
+  await page.waitForTimeout(2000);
+  assert.ok(await page.evaluate(onlyNew, `fgsm-${next}`), `only the new cache: ${await page.evaluate(() => caches.keys())}`);
   assert.deepEqual((await cached(page, ['/', '/pkg/fgsm_wasm_bg.wasm'])).held, ['/', '/pkg/fgsm_wasm_bg.wasm'], 'the new cache holds the page');
   assert.deepEqual(page.problems, [], 'no page or console errors');
   await context.close();
