@@ -133,7 +133,21 @@ pub fn check_model(proto: &pb::ModelProto) -> Result<()> {
             fixed_dims.insert(output.as_str(), dims);
         }
     }
-    let context = Context { declared, ranks, constants, fixed_dims, opset };
+    let mut shape_lengths = HashMap::new();
+    for node in &graph.node {
+        if node.op_type == "Shape"
+            && let (Some(input), Some(output)) = (node.input.first(), node.output.first())
+            && let Some(&rank) = ranks.get(input.as_str()).or(declared.get(input.as_str()))
+        {
+            // Opset 15's start and end, clamped as the operator defines them.
+            let r = rank as i64;
+            let clamp = |v: i64| if v < 0 { (v + r).max(0) } else { v.min(r) };
+            let start = clamp(int_attr(node, "start").unwrap_or(0));
+            let end = clamp(int_attr(node, "end").unwrap_or(r));
+            shape_lengths.insert(output.as_str(), (end - start).max(0));
+        }
+    }
+    let context = Context { declared, ranks, constants, fixed_dims, shape_lengths, opset };
     for node in &graph.node {
         check_node(node, &context).map_err(|message| {
             let name = if node.name.is_empty() { node.output.first().map_or("", |o| o.as_str()) } else { &node.name };
@@ -330,6 +344,8 @@ struct Context<'g> {
     ranks: HashMap<String, usize>,
     constants: HashMap<&'g str, &'g pb::TensorProto>,
     fixed_dims: HashMap<&'g str, &'g [i64]>,
+    /// Lengths of `Shape` outputs whose input's rank is known.
+    shape_lengths: HashMap<&'g str, i64>,
     opset: i64,
 }
 
@@ -460,6 +476,27 @@ fn check_node(node: &pb::NodeProto, cx: &Context) -> std::result::Result<(), Str
         let weight_slot = if op == "QLinearConv" { 3 } else { 1 };
         let weight = node.input.get(weight_slot).and_then(|name| cx.fixed_dims.get(name.as_str()));
         check_window(node, weight.copied())?;
+    }
+    // tract evaluates a Gather of constants while it reads the graph (shape arithmetic: a Gather
+    // of a Shape) and indexes without a bounds check (tract-core `ops/array/gather.rs:75`).
+    if op == "Gather"
+        && let Some(indices) =
+            node.input.get(1).and_then(|i| cx.constants.get(i.as_str())).and_then(|t| constant_values(t))
+    {
+        let data = node.input[0].as_str();
+        let axis = int_attr(node, "axis").unwrap_or(0);
+        let size = match (cx.shape_lengths.get(data), cx.fixed_dims.get(data)) {
+            (Some(&len), _) if axis == 0 || axis == -1 => Some(len),
+            (_, Some(dims)) => usize::try_from(if axis < 0 { axis + dims.len() as i64 } else { axis })
+                .ok()
+                .and_then(|a| dims.get(a).copied()),
+            _ => None,
+        };
+        if let Some(size) = size
+            && let Some(bad) = indices.iter().find(|&&i| i < -size || i >= size)
+        {
+            return Err(format!("index {bad} is out of range for an axis of size {size}"));
+        }
     }
     if REDUCE_OPS.contains(&op) {
         if let Some(axes) = reduce_axes(node, &cx.constants)? {

@@ -1,6 +1,8 @@
 //! A deterministic fuzz run of everything a reader can hand the crate: mutated copies of the shipped
 //! MNIST model (truncated, bytes flipped, protobuf-aware edits of dims, attributes, data types,
-//! initializers and names), malformed pixel buffers and labels, and the image helpers' sizes. Each
+//! initializers and names), also through the gradient-graph builder, mutated forward-only
+//! architectures (tests/fixtures/architectures) through the builder, malformed pixel buffers and
+//! labels, and the image helpers' sizes. Each
 //! case must come back `Ok` or as an `Error`; a panic is a trap in the browser (`panic = "abort"`).
 //!
 //! `FGSM_FUZZ_CASES=N` sets the number of mutated model files (default 2,000), `FGSM_FUZZ_SEED=S`
@@ -192,7 +194,11 @@ fn edit_proto(rng: &mut Rng, proto: &mut pb::ModelProto) -> String {
         }
         7 => edit_initializer(rng, graph),
         8 => {
-            let value = graph.input.iter_mut().chain(graph.output.iter_mut()).nth(rng.below(5)).unwrap();
+            let declared = graph.input.len() + graph.output.len();
+            if declared == 0 {
+                return "no-op".into();
+            }
+            let value = graph.input.iter_mut().chain(graph.output.iter_mut()).nth(rng.below(declared)).unwrap();
             let Some(TypeValue::TensorType(t)) = value.r#type.as_mut().and_then(|t| t.value.as_mut()) else {
                 return "no-op".into();
             };
@@ -202,7 +208,11 @@ fn edit_proto(rng: &mut Rng, proto: &mut pb::ModelProto) -> String {
         9 => {
             let names = ["image", "label", "logits", "loss", "input_grad", "", "x", "image "];
             let new = rng.pick(&names).to_string();
-            let value = graph.input.iter_mut().chain(graph.output.iter_mut()).nth(rng.below(5)).unwrap();
+            let declared = graph.input.len() + graph.output.len();
+            if declared == 0 {
+                return "no-op".into();
+            }
+            let value = graph.input.iter_mut().chain(graph.output.iter_mut()).nth(rng.below(declared)).unwrap();
             let old = std::mem::replace(&mut value.name, new.clone());
             format!("renamed {old} to {new:?}")
         }
@@ -537,6 +547,17 @@ fn no_input_makes_the_crate_panic() {
             std::fs::create_dir_all(&panic_dir).unwrap();
             std::fs::write(panic_dir.join(format!("case-{seed}-{case}.onnx")), &bytes).unwrap();
         }
+        // The gradient-graph builder on the mutated file's forward part (the page will run it on
+        // whatever a reader drops).
+        tally.run(&format!("{name}: grad-graph"), || {
+            let mut forward = fgsm_wasm::grad::decode(&bytes)?;
+            fgsm_wasm::grad::strip_gradient(&mut forward);
+            fgsm_wasm::grad::build_model(forward, &Default::default())
+        });
+        if tally.panics.len() > before {
+            std::fs::create_dir_all(&panic_dir).unwrap();
+            std::fs::write(panic_dir.join(format!("case-{seed}-{case}-grad.onnx")), &bytes).unwrap();
+        }
         // A mutated model that still loads must also run, or fail with an error, on any input.
         if let Some(model) = model {
             let (what, px) = pixels(&mut rng, model.input_len());
@@ -549,6 +570,41 @@ fn no_input_makes_the_crate_panic() {
             slowest = (seconds, name);
         }
     }
+
+    // The gradient-graph builder on mutated forward-only architectures (MaxPool, Concat, Split,
+    // Slice, LayerNormalization, attention…).
+    let builder_started = Instant::now();
+    let mut built = 0;
+    for fixture in ["resnet18-dynamo", "shufflenet_v2_x0_5-torchscript", "vit-dynamo", "densenet-dynamo"] {
+        let original = std::fs::read(repo_path(&format!("tests/fixtures/architectures/{fixture}.onnx"))).unwrap();
+        let proto = pb::ModelProto::decode(&original[..]).unwrap();
+        let structural = {
+            let graph = proto.graph.as_ref().unwrap();
+            pb::GraphProto { node: graph.node.clone(), ..Default::default() }.encoded_len() + 64
+        };
+        for case in 0..model_cases / 20 {
+            let (what, bytes) = mutate_file(&mut rng, &original, &proto, structural);
+            let name = format!("{fixture} case {case} ({what}): grad-graph");
+            let before = tally.panics.len();
+            let t = Instant::now();
+            if tally.run(&name, || fgsm_wasm::grad::build(&bytes, &Default::default())) {
+                built += 1;
+            }
+            if tally.panics.len() > before {
+                std::fs::create_dir_all(&panic_dir).unwrap();
+                std::fs::write(panic_dir.join(format!("case-{seed}-{fixture}-{case}.onnx")), &bytes).unwrap();
+            }
+            let seconds = t.elapsed().as_secs_f64();
+            if seconds > slowest.0 {
+                slowest = (seconds, name);
+            }
+        }
+    }
+    println!(
+        "builder on {} mutated architectures: {built} built, in {:.1} s",
+        4 * (model_cases / 20),
+        builder_started.elapsed().as_secs_f64()
+    );
     let model_seconds = started.elapsed().as_secs_f64();
 
     // The shipped model, with every kind of bad pixel buffer, label and ε.

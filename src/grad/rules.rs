@@ -93,8 +93,13 @@ pub struct Backward {
     pub dequantized: HashMap<String, Dequantized>,
 }
 
-fn axis_of(a: i64, rank: usize) -> usize {
-    if a < 0 { (a + rank as i64) as usize } else { a as usize }
+/// An axis, negative ones counted from the end, checked against the rank.
+fn axis_of(a: i64, rank: usize) -> Result<usize> {
+    let r = rank as i64;
+    if a < -r || a >= r {
+        return Err(fail(format!("axis {a} is out of range for a tensor of rank {rank}")));
+    }
+    Ok(if a < 0 { (a + r) as usize } else { a as usize })
 }
 
 impl Backward {
@@ -314,7 +319,7 @@ impl Backward {
                 }
             }
             "Softmax" => {
-                let axis = axis_of(attr_int(node, "axis").unwrap_or(-1), self.facts.rank(y)?);
+                let axis = axis_of(attr_int(node, "axis").unwrap_or(-1), self.facts.rank(y)?)?;
                 // dx = y·(g − Σ g·y)
                 let gy = self.e.mul(g, y);
                 let s = self.e.reduce_sum(&gy, &[axis], true);
@@ -323,7 +328,7 @@ impl Backward {
                 self.add_grad(x, d);
             }
             "LogSoftmax" => {
-                let axis = axis_of(attr_int(node, "axis").unwrap_or(-1), self.facts.rank(y)?);
+                let axis = axis_of(attr_int(node, "axis").unwrap_or(-1), self.facts.rank(y)?)?;
                 // dx = g − exp(y)·Σ g
                 let s = self.e.reduce_sum(g, &[axis], true);
                 let p = self.e.node("Exp", &[y], "logsoftmax_p", vec![]);
@@ -357,6 +362,11 @@ impl Backward {
             "Transpose" => {
                 let rank = self.facts.rank(x)?;
                 let perm = attr_ints(node, "perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
+                let mut sorted = perm.clone();
+                sorted.sort_unstable();
+                if sorted != (0..rank as i64).collect::<Vec<_>>() {
+                    return Err(fail(format!("{}: perm {perm:?} is not a permutation of 0..{rank}", here())));
+                }
                 let mut inverse = vec![0i64; perm.len()];
                 for (i, &p) in perm.iter().enumerate() {
                     inverse[p as usize] = i as i64;
@@ -377,7 +387,7 @@ impl Backward {
             "ReduceMean" | "ReduceSum" => self.reduce(node, g)?,
             "Concat" => {
                 let rank = self.facts.rank(y)?;
-                let axis = axis_of(attr_int(node, "axis").unwrap_or(0), rank);
+                let axis = axis_of(attr_int(node, "axis").unwrap_or(0), rank)?;
                 let mut offset = 0i64;
                 for &input in &ins {
                     let len = self.shape(input)?[axis] as i64;
@@ -470,7 +480,7 @@ impl Backward {
     fn layer_norm(&mut self, node: &pb::NodeProto, g: &str) -> Result<()> {
         let x = node.input[0].as_str();
         let xs = self.shape(x)?;
-        let axis = axis_of(attr_int(node, "axis").unwrap_or(-1), xs.len());
+        let axis = axis_of(attr_int(node, "axis").unwrap_or(-1), xs.len())?;
         let axes: Vec<usize> = (axis..xs.len()).collect();
         let n = xs[axis..].iter().product::<usize>() as f32;
         let eps = self.e.scalar(attr_float(node, "epsilon").unwrap_or(1e-5));
@@ -514,7 +524,7 @@ impl Backward {
             }
             (0..xs.len()).collect()
         } else {
-            axes.iter().map(|&a| axis_of(a, xs.len())).collect()
+            axes.iter().map(|&a| axis_of(a, xs.len())).collect::<Result<_>>()?
         };
         let kept: Vec<usize> = (0..xs.len()).map(|i| if axes.contains(&i) { 1 } else { xs[i] }).collect();
         let mut d = self.e.reshape(g, &kept);
@@ -530,7 +540,7 @@ impl Backward {
     fn split(&mut self, node: &pb::NodeProto, gs: &[Option<String>]) -> Result<()> {
         let x = node.input[0].as_str();
         let rank = self.facts.rank(x)?;
-        let axis = axis_of(attr_int(node, "axis").unwrap_or(0), rank);
+        let axis = axis_of(attr_int(node, "axis").unwrap_or(0), rank)?;
         let mut parts = vec![];
         for (i, output) in node.output.iter().enumerate() {
             match gs.get(i).cloned().flatten() {
@@ -567,15 +577,22 @@ impl Backward {
         let mut shape = ys.clone();
         let mut pads = vec![0i64; 2 * xs.len()];
         for ((&start, &axis), &step) in starts.iter().zip(&axes).zip(&steps) {
-            let axis = axis_of(axis, xs.len());
+            let axis = axis_of(axis, xs.len())?;
             let (dim, len) = (xs[axis] as i64, ys[axis] as i64);
-            let start = if start < 0 { start + dim } else { start };
+            let start = if start < 0 { start.saturating_add(dim) } else { start };
             let (mut first, mut step) = (start, step);
+            if step == 0 {
+                return Err(fail(format!("Slice node `{}`: a step of 0", node_name(node))));
+            }
+            if len == 1 {
+                // One element: where it is is all that matters.
+                step = 1;
+            }
             if step < 0 {
                 // Reversed: the same elements ascending, from the last one selected.
                 first = first.clamp(0, dim - 1);
-                first += (len - 1) * step;
-                step = -step;
+                first = first.saturating_add((len - 1).saturating_mul(step));
+                step = step.saturating_neg();
                 current = self.e.slice(&current, &[-1], &[i64::MIN], &[axis as i64], &[-1]);
             } else {
                 first = first.clamp(0, dim);
@@ -595,8 +612,12 @@ impl Backward {
                 current = self.e.slice(&merged_t, &[0], &[span], &[axis as i64], &[1]);
                 shape[axis] = span as usize;
             }
+            let end = dim - first - shape[axis] as i64;
+            if first < 0 || end < 0 {
+                return Err(fail(format!("Slice node `{}`: cannot place its output in its input", node_name(node))));
+            }
             pads[axis] = first;
-            pads[xs.len() + axis] = dim - first - shape[axis] as i64;
+            pads[xs.len() + axis] = end;
         }
         let d = self.e.pad(&current, &pads);
         self.add_grad(x, d);
@@ -616,9 +637,14 @@ impl Backward {
         let rank = xs.len();
         let given = self.facts.ints(&node.input[1], "Pad pads")?;
         let axes: Vec<usize> = match node.input.get(3).filter(|s| !s.is_empty()) {
-            Some(name) => self.facts.ints(name, "Pad axes")?.iter().map(|&a| axis_of(a, rank)).collect(),
+            Some(name) => {
+                self.facts.ints(name, "Pad axes")?.iter().map(|&a| axis_of(a, rank)).collect::<Result<_>>()?
+            }
             None => (0..rank).collect(),
         };
+        if given.len() != 2 * axes.len() {
+            return Err(fail(format!("Pad node `{}`: {} pads for {} axes", node_name(node), given.len(), axes.len())));
+        }
         let mut pads = vec![0i64; 2 * rank];
         for (i, &axis) in axes.iter().enumerate() {
             pads[axis] = given[i];
@@ -638,7 +664,7 @@ impl Backward {
     fn gather(&mut self, node: &pb::NodeProto, g: &str) -> Result<()> {
         let x = node.input[0].as_str();
         let xs = self.shape(x)?;
-        let axis = axis_of(attr_int(node, "axis").unwrap_or(0), xs.len());
+        let axis = axis_of(attr_int(node, "axis").unwrap_or(0), xs.len())?;
         let dim = xs[axis] as i64;
         let index_shape = self.shape(&node.input[1])?;
         let indices: Vec<i64> = self
@@ -647,6 +673,9 @@ impl Backward {
             .iter()
             .map(|&i| if i < 0 { i + dim } else { i })
             .collect();
+        if let Some(bad) = indices.iter().find(|&&i| !(0..dim).contains(&i)) {
+            return Err(fail(format!("Gather node `{}`: index {bad} is out of range for size {dim}", node_name(node))));
+        }
         let contiguous = index_shape.len() <= 1 && indices.windows(2).all(|w| w[1] == w[0] + 1);
         let d = if contiguous && !indices.is_empty() {
             // One index or a run of them: the gradient is g padded with zeros along the axis.
@@ -1033,9 +1062,30 @@ impl Window {
         let kernel = attr_ints(node, "kernel_shape").unwrap_or_else(|| kernel.iter().map(|&k| k as i64).collect());
         let strides = attr_ints(node, "strides").unwrap_or_else(|| vec![1; nsp]);
         let dilations = attr_ints(node, "dilations").unwrap_or_else(|| vec![1; nsp]);
+        if kernel.len() != nsp
+            || strides.len() != nsp
+            || dilations.len() != nsp
+            || kernel.iter().chain(&strides).chain(&dilations).any(|&v| v < 1)
+        {
+            return Err(fail(format!(
+                "{} node `{}`: kernel_shape, strides and dilations must be {nsp} positive values",
+                node.op_type,
+                node_name(node)
+            )));
+        }
         let mut window = Window { kernel, strides, dilations, pads: vec![0; 2 * nsp] };
         match attr_str(node, "auto_pad").as_deref().unwrap_or("NOTSET") {
-            "NOTSET" | "" => window.pads = attr_ints(node, "pads").unwrap_or_else(|| vec![0; 2 * nsp]),
+            "NOTSET" | "" => {
+                window.pads = attr_ints(node, "pads").unwrap_or_else(|| vec![0; 2 * nsp]);
+                if window.pads.len() != 2 * nsp {
+                    return Err(fail(format!(
+                        "{} node `{}`: pads must have {} values",
+                        node.op_type,
+                        node_name(node),
+                        2 * nsp
+                    )));
+                }
+            }
             "VALID" => {}
             mode @ ("SAME_UPPER" | "SAME_LOWER") => {
                 for i in 0..nsp {
