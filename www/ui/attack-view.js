@@ -7,6 +7,7 @@ import { verdict, isFooled, lossLine } from './verdict.js';
 import { dropOwnTarget } from './controls.js';
 import { gainFactor } from './eps-scale.js';
 import { renderSpeed } from './model-card.js';
+import { methodArgs, startRun, showRun, showMethod, METHODS } from './method.js';
 
 /** Attacks the current image at the current ε, target and gain; shows the newest answer. */
 export async function runAttack(v) {
@@ -23,14 +24,21 @@ export async function runAttack(v) {
     gain: gainFactor(state.gain, eps),
     noise: v.has('noise'),
     terms: v.has('terms'),
+    method: methodArgs(v, eps),
   };
+  if (args.method) showMethod(v); // α's default follows ε
+  // Any new attack cancels an iterative one still running (see method.js).
+  const { controller, options } = startRun(v, args.method, v.fmtEps(eps));
   v.attacking++;
   try {
-    const r = await v.lanes.attack('attack', args);
-    // A result for an image or model that has since been replaced (or cleared) is not shown.
-    if (r !== STALE && about.key === state.imageKey && about.model === state.model) showResult(v, r, about);
+    const r = await v.lanes.attack('attack', args, options);
+    // A result for an image or model that has since been replaced (or cleared) is not shown, nor
+    // one that a newer attack cut short.
+    if (r === STALE || controller?.signal.reason === 'superseded' || about.key !== state.imageKey || about.model !== state.model) return;
+    showResult(v, r, about);
+    if (controller) showRun(v, r, { controller, target: about.target, labelName: v.className(r.label) });
   } catch (e) {
-    if (about.model === state.model) v.alerts.report(e, 'The attack failed');
+    if (about.model === state.model && e?.name !== 'AbortError') v.alerts.report(e, 'The attack failed');
   } finally {
     v.attacking--;
   }
@@ -81,6 +89,7 @@ function showResult(v, r, about) {
     name,
     epsText: v.fmtEps(eps),
     stillProb: percent(r.adversarialProbs[original]),
+    how: r.params ? ` by ${METHODS[r.params.method].name}` : '',
   });
   const box = $('verdict');
   box.textContent = said.text;
@@ -92,7 +101,13 @@ function showResult(v, r, about) {
   // How long it took, in the worker.
   if (r.ms.gradient) state.speed.gradientMs = r.ms.fgsm;
   else state.speed.forwardMs = r.ms.fgsm;
-  const passes = r.ms.gradient ? 'a forward and backward pass, then 2 forward passes' : '2 forward passes; the gradient of this image is reused';
+  const passes = r.params
+    ? r.params.method === 'noise'
+      ? '2 forward passes, no gradient'
+      : `${r.steps} gradient step${r.steps === 1 ? '' : 's'}, each a forward and backward pass`
+    : r.ms.gradient
+      ? 'a forward and backward pass, then 2 forward passes'
+      : '2 forward passes; the gradient of this image is reused';
   $('timing').textContent = `Computed in your browser in ${seconds(r.ms.total)} (${passes})${state.engine ? `, WebAssembly ${state.engine.name}` : ''}.`;
   renderSpeed(v);
 
@@ -133,6 +148,7 @@ function showResult(v, r, about) {
   results.dataset.pending = 'false';
   results.dataset.for = `${about.key}@${v.fmtEps(eps)}`;
   results.dataset.target = target ?? '';
+  results.dataset.method = r.params?.method ?? 'fgsm';
   results.dataset.original = String(original);
   results.dataset.adversarial = String(adversarial);
   v.sweepChart.eps = eps;

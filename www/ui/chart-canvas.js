@@ -25,3 +25,26 @@ export function prepareChartCanvas(canvas, ctx, pad, max) {
   const y = (p) => pad.top + (1 - p) * plotH;
   return { width, height, plotW, plotH, x, y, colour, fontFamily: css.fontFamily };
 }
+
+/**
+ * The plot's background and its horizontal grid lines, each labelled on the left: `ticks` are
+ * [fraction of the height from the bottom, label]. Leaves the font set and the muted colour as
+ * the fill, for the axis labels that follow.
+ */
+export function drawGrid(ctx, { plotW, plotH, y, colour, fontFamily }, pad, ticks) {
+  ctx.fillStyle = colour('--panel', '#fff');
+  ctx.fillRect(pad.left, pad.top, plotW, plotH);
+  ctx.strokeStyle = colour('--line', '#ddd');
+  ctx.lineWidth = 1;
+  ctx.font = `11px ${fontFamily}`;
+  ctx.fillStyle = colour('--muted', '#666');
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const [f, label] of ticks) {
+    ctx.beginPath();
+    ctx.moveTo(pad.left, Math.round(y(f)) + 0.5);
+    ctx.lineTo(pad.left + plotW, Math.round(y(f)) + 0.5);
+    ctx.stroke();
+    ctx.fillText(label, pad.left - 4, y(f));
+  }
+}

@@ -1,7 +1,7 @@
 // A line chart of error rate against ε (measured in the browser): FGSM as a solid line, random
 // ±ε noise as a dashed one, reference points (measured elsewhere, e.g. by PyTorch) as rings, and
 // the slider's ε as a dotted line. Axis titles say what is plotted.
-import { prepareChartCanvas } from './chart-canvas.js';
+import { prepareChartCanvas, drawGrid } from './chart-canvas.js';
 
 const PAD = { left: 52, right: 10, top: 10, bottom: 36 };
 
@@ -34,24 +34,10 @@ export class RobustnessChart {
   #draw() {
     const prepared = prepareChartCanvas(this.#canvas, this.#ctx, PAD, this.#max);
     if (!prepared) return;
-    const { width, height, plotW, plotH, x, y, colour, fontFamily } = prepared;
+    const { width, plotW, plotH, x, y, colour } = prepared;
     const ctx = this.#ctx;
 
-    ctx.fillStyle = colour('--panel', '#fff');
-    ctx.fillRect(PAD.left, PAD.top, plotW, plotH);
-    ctx.strokeStyle = colour('--line', '#ddd');
-    ctx.lineWidth = 1;
-    ctx.font = `11px ${fontFamily}`;
-    ctx.fillStyle = colour('--muted', '#666');
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'middle';
-    for (const p of [0, 0.5, 1]) {
-      ctx.beginPath();
-      ctx.moveTo(PAD.left, Math.round(y(p)) + 0.5);
-      ctx.lineTo(PAD.left + plotW, Math.round(y(p)) + 0.5);
-      ctx.stroke();
-      ctx.fillText(`${p * 100}%`, PAD.left - 4, y(p));
-    }
+    drawGrid(ctx, prepared, PAD, [0, 0.5, 1].map((p) => [p, `${p * 100}%`]));
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
     for (let t = 0; t <= this.#max + 1e-9; t += 0.1) {

@@ -118,6 +118,34 @@ export const MARKUP = `
         <p id="target-note" class="hint target-note" role="status" hidden></p>
       </div>
 
+      <div class="control control-method" id="method-box" data-panel="controls" part="panel method">
+        <label for="method">Attack method</label>
+        <select id="method" aria-describedby="method-hint">
+          <option value="fgsm">FGSM: one step of ε · sign(∇J) (the paper’s)</option>
+          <option value="fgm">FGM: one step along the gradient itself (L2)</option>
+          <option value="bim">BIM: many small signed steps</option>
+          <option value="pgd">PGD: BIM from a random start</option>
+          <option value="mi-fgsm">MI-FGSM: BIM with momentum</option>
+          <option value="noise">Random ±ε noise (the baseline)</option>
+        </select>
+        <div class="method-params" id="method-params" hidden>
+          <label data-param="steps">Steps <input type="number" id="steps" min="1" max="1000" step="1" value="10" inputmode="numeric"></label>
+          <label data-param="alpha">α <input type="number" id="alpha" min="0" step="any" placeholder="auto" inputmode="decimal"></label>
+          <label data-param="momentum">μ <input type="number" id="momentum" min="0" step="0.1" value="1" inputmode="decimal"></label>
+          <label data-param="seed">Seed <input type="number" id="seed" min="0" step="1" value="0" inputmode="numeric"></label>
+        </div>
+        <p id="method-hint" class="hint method-hint"></p>
+        <div class="method-run" id="method-run" hidden>
+          <progress id="method-progress" max="10" value="0" aria-label="Steps done"></progress>
+          <span id="method-progress-text" role="status">–</span>
+          <button type="button" id="method-cancel" class="quiet">Cancel</button>
+        </div>
+        <figure class="loss-chart" id="loss-figure" hidden>
+          <canvas id="loss-chart" role="img" aria-label="Loss per step"></canvas>
+          <figcaption class="hint" id="loss-caption"></figcaption>
+        </figure>
+      </div>
+
       <figure class="noise" id="noise" data-panel="noise" part="panel noise" data-for="">
         <figcaption class="figure-title">The same ε<span class="figure-eps" id="noise-eps"></span>, two directions: random signs against the gradient's signs</figcaption>
         <div class="noise-pair">

@@ -14,9 +14,10 @@ export function isFooled({ label, adversarial, target = null }) {
  * kind: 'unchanged' (ε = 0), 'already' (the clean image is already the target), 'fooled',
  * 'missed' (targeted, the prediction moved but not to the target), 'not-fooled'.
  * @param {{label: number, adversarial: number, target: number | null, eps: number, trueLabel?: number | null,
- *          name: (c: number) => string, epsText: string, stillProb: string}} r
+ *          name: (c: number) => string, epsText: string, stillProb: string, how?: string}} r `how`: how
+ *   the attack was made, said after ε (e.g. " by PGD"); empty for FGSM.
  */
-export function verdict({ label, adversarial, target = null, eps, trueLabel = null, name, epsText, stillProb }) {
+export function verdict({ label, adversarial, target = null, eps, trueLabel = null, name, epsText, stillProb, how = '' }) {
   const quoted = (c) => `“${name(c)}”`;
   let kind;
   let text;
@@ -28,13 +29,13 @@ export function verdict({ label, adversarial, target = null, eps, trueLabel = nu
     text = 'ε = 0: the image is unchanged. Move the slider to attack.';
   } else if (isFooled({ label, adversarial, target })) {
     kind = 'fooled';
-    text = `Fooled: ${name(label)} → ${name(adversarial)}${target !== null ? ', the target,' : ''} at ε = ${epsText}`;
+    text = `Fooled: ${name(label)} → ${name(adversarial)}${target !== null ? ', the target,' : ''} at ε = ${epsText}${how}`;
   } else if (target !== null && adversarial !== label) {
     kind = 'missed';
-    text = `Target not reached at ε = ${epsText}: ${name(label)} → ${name(adversarial)}, not ${quoted(target)}`;
+    text = `Target not reached at ε = ${epsText}${how}: ${name(label)} → ${name(adversarial)}, not ${quoted(target)}`;
   } else {
     kind = 'not-fooled';
-    text = `Not fooled at ε = ${epsText}: still ${name(label)} (${stillProb})`;
+    text = `Not fooled at ε = ${epsText}${how}: still ${name(label)} (${stillProb})`;
   }
   if (trueLabel !== null && trueLabel !== undefined && label !== trueLabel) text += `. The model already misreads this ${name(trueLabel)}.`;
   return { kind, fooled: kind === 'fooled', text };

@@ -16,10 +16,11 @@ import { setupDigits, selectTab, showTestDigit } from './digit-input.js';
 import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-panel.js';
 import { setupControls, configureGain, setEps, setTarget, resolveTarget, showTargetChip } from './controls.js';
 import { runAttack, setupTerms } from './attack-view.js';
+import { setupMethod, initialMethod } from './method.js';
 import { runSweep, showSweepPending } from './sweep.js';
 import { runRobustness } from './robustness.js';
 
-const CONTROLS = ['prev', 'next', 'random', 'find-fooled', 'eps', 'gain', 'model-file', 'builtin', 'tab-test', 'tab-draw', 'clear', 'photo-file'];
+const CONTROLS = ['prev', 'next', 'random', 'find-fooled', 'eps', 'gain', 'model-file', 'builtin', 'tab-test', 'tab-draw', 'clear', 'photo-file', 'method', 'steps', 'alpha', 'momentum', 'seed'];
 
 let views = 0;
 
@@ -70,12 +71,14 @@ export class DemoView {
       eps: { digits: SCALES.digits.initial, photo: SCALES.photo.initial },
       target: null,
       gain: 'fit',
+      method: initialMethod(),
       sweep: null,
       speed: { gradientMs: null, forwardMs: null },
     };
     this.sweepChart = new SweepChart(this.$('sweep'), { max: SCALES.digits.max, onPick: (eps) => setEps(this, eps) });
     this.robustnessChart = new RobustnessChart(this.$('robustness'), { max: SCALES.digits.max });
     setupControls(this);
+    setupMethod(this);
     setupDigits(this);
     setupTerms(this);
     this.#setupModelChoice();
