@@ -13,7 +13,7 @@ for (const name of ATTRIBUTES) {
 }
 // The frame itself is what the host loads lazily; inside it, start at once.
 demo.setAttribute('loading', 'eager');
-document.body.append(demo);
+document.querySelector('main').append(demo);
 
 const parentWindow = window.parent !== window ? window.parent : null;
 let posted = 0;

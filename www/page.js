@@ -3,16 +3,28 @@
 // the widget shows is written back to it, so that a view can be shared.
 import { parseAddress, formatAddress } from './ui/url-state.js';
 import { LEAD } from './ui/models.js';
+import './sw-register.js';
 
 const demo = document.querySelector('fgsm-demo');
 const asked = parseAddress(location.search, location.hash);
 for (const name of ['model', 'image', 'eps', 'target']) if (asked[name] !== undefined) demo.setAttribute(name, asked[name]);
 
-demo.addEventListener('fgsm-result', ({ detail }) => {
+// A dragged slider gives a result every few milliseconds, and Safari refuses more than 100
+// replaceState calls in 30 s: the address is written once the results pause.
+const ADDRESS_PAUSE_MS = 300;
+let latest = null;
+let pending = null;
+const addressOf = (detail) => {
   const { search, hash } = formatAddress(location.search, { ...detail, defaultModel: LEAD.model });
-  history.replaceState(null, '', `${location.pathname}${search}${hash}`);
+  return `${location.pathname}${search}${hash}`;
+};
+demo.addEventListener('fgsm-result', ({ detail }) => {
+  latest = detail;
+  clearTimeout(pending);
+  pending = setTimeout(() => history.replaceState(null, '', addressOf(latest)), ADDRESS_PAUSE_MS);
 });
 
 // The element is defined only now, so that it starts with the address's attributes.
 await import('./embed/fgsm-demo.js');
-demo.shareLink = () => location.href;
+// The view now, even if the address has not caught up with it yet.
+demo.shareLink = () => (latest ? new URL(addressOf(latest), location.href).href : location.href);

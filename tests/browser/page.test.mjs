@@ -203,6 +203,7 @@ test('a link whose target is the digit’s own class: the target is dropped with
   await page.waitForSelector('#sweep-text[data-for="test:8"]');
   assert.doesNotMatch(await text(page, '#sweep-text'), /into “3”/);
   assert.equal(await page.isHidden('#target-chip'), true);
+  await page.waitForTimeout(500); // the address is written 300 ms after the last result (page.js)
   assert.doesNotMatch(new URL(page.url()).hash, /target=/, 'the address no longer claims a target');
   await assertClean(page);
   await page.close();
