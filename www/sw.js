@@ -81,8 +81,21 @@ async function answer(request) {
  * a page opened before the update must not bring its cache back.
  */
 async function ourCache() {
-  if (self.serviceWorker?.state === 'redundant') return null;
-  return (await caches.has(CACHE)) ? caches.open(CACHE) : null;
+  if (superseded() || !(await caches.has(CACHE))) return null;
+  const cache = await caches.open(CACHE);
+  // open() recreates a cache that the newer worker's activation deleted since has() answered:
+  // delete it again rather than keep an old version's files.
+  if (superseded()) {
+    await caches.delete(CACHE);
+    return null;
+  }
+  return cache;
+}
+
+/** A newer version of this worker has taken over (or is taking over) this registration. */
+function superseded() {
+  const active = self.registration?.active;
+  return self.serviceWorker?.state === 'redundant' || (!!active && !!self.serviceWorker && active !== self.serviceWorker);
 }
 
 /** Fetches `request` and keeps a copy of a whole, successful answer. */
