@@ -652,7 +652,11 @@ fn no_input_makes_the_crate_panic() {
     }
     let _ = std::panic::take_hook();
 
-    println!(
+    // Straight to stderr, which the test harness does not capture, so that `./build.sh test` (and
+    // CI) always prints the figure, not only runs with --nocapture.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "fuzz (seed {seed}): {model_cases} mutated model files ({loaded} still loaded) in {model_seconds:.1} s, \
          slowest {:.2} s ({}); {} cases in all in {:.1} s: {} ok, {} errors, {} panics",
         slowest.0,
