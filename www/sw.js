@@ -81,16 +81,14 @@ async function answer(request) {
  * a page opened before the update must not bring its cache back.
  */
 async function ourCache() {
-  if (superseded() || !(await caches.has(CACHE))) return null;
-  const cache = await caches.open(CACHE);
-  // open() recreates a cache that the newer worker's activation deleted since has() answered:
-  // delete it again rather than keep an old version's files.
-  if (superseded()) {
-    await caches.delete(CACHE);
-    return null;
-  }
-  return cache;
+  if (superseded()) return null;
+  // Opened once per run of this worker, and only while it exists: once a newer version's
+  // activation has deleted it, this object is orphaned and writes to it vanish, whereas a later
+  // caches.open() would bring the old cache back.
+  opened ??= caches.has(CACHE).then((has) => (has ? caches.open(CACHE) : null));
+  return opened;
 }
+let opened = null;
 
 /** A newer version of this worker has taken over (or is taking over) this registration. */
 function superseded() {

@@ -120,6 +120,7 @@ test('no request leaves the local server: the page, every widget of the article,
     for (const id of ids) await page.locator(`#${id}`).scrollIntoViewIfNeeded();
     await page.waitForFunction(
       () => [...document.querySelectorAll('fgsm-demo')].every((el) => {
+        if (!el.shadowRoot) return false; // not defined yet: its module is still loading
         const results = el.shadowRoot.querySelector('#results');
         return results.dataset.for || el.shadowRoot.querySelector('#status').dataset.state === 'ready';
       }),
