@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tract_onnx::pb;
-use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
-use tract_onnx::pb::type_proto::Value as TypeValue;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::konst::Const;
 
@@ -313,23 +311,8 @@ fn check_interface(graph: &pb::GraphProto) -> Result<[usize; 4]> {
 
 /// Element type and dimensions (None where symbolic) of a declared tensor.
 fn tensor_type(value: &pb::ValueInfoProto) -> Result<(i32, Vec<Option<i64>>)> {
-    let Some(TypeValue::TensorType(tensor)) = value.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
-        return Err(Error::Unsupported(format!("`{}` is not declared as a tensor", value.name)));
-    };
-    let dims = tensor
-        .shape
-        .as_ref()
-        .map(|s| {
-            s.dim
-                .iter()
-                .map(|d| match d.value {
-                    Some(Dim::DimValue(v)) => Some(v),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((tensor.elem_type, dims))
+    crate::grad::proto::declared(value)
+        .ok_or_else(|| Error::Unsupported(format!("`{}` is not declared as a tensor", value.name)))
 }
 
 /// Checks the shapes tract inferred for the outputs, and returns the number of classes.
