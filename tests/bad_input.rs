@@ -113,7 +113,7 @@ fn wrong_pixels_labels_and_eps_are_errors() {
 // with a plain message before tract sees it; a second test shows tract itself still panics on it,
 // so the check is still needed (if tract is fixed, that test says which check can go).
 // tests/fixtures/README.md names the tract source lines. Regenerate the files with
-// `cargo test --test bad_input -- --ignored write_tract_panic_fixtures`.
+// `FGSM_WRITE_FIXTURES=1 cargo test --test bad_input`.
 
 use pb::tensor_shape_proto::{Dimension, dimension::Value as Dim};
 
@@ -245,16 +245,13 @@ fn fixture_path(file: &str) -> std::path::PathBuf {
 }
 
 #[test]
-#[ignore]
-fn write_tract_panic_fixtures() {
-    for (file, _) in TRACT_PANICS {
-        std::fs::write(fixture_path(file), tract_panic_fixture(file)).unwrap();
-    }
-}
-
-#[test]
 fn files_that_panic_tract_are_refused_with_a_message() {
+    // FGSM_WRITE_FIXTURES=1 writes the fixtures first (after a change to what they should hold).
+    let write = std::env::var_os("FGSM_WRITE_FIXTURES").is_some();
     for (file, expected) in TRACT_PANICS {
+        if write {
+            std::fs::write(fixture_path(file), tract_panic_fixture(file)).unwrap();
+        }
         let bytes = std::fs::read(fixture_path(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(bytes, tract_panic_fixture(file), "{file} differs from what the test would write");
         let message = load_error(&bytes);

@@ -6,7 +6,8 @@
 //! case must come back `Ok` or as an `Error`; a panic is a trap in the browser (`panic = "abort"`).
 //!
 //! `FGSM_FUZZ_CASES=N` sets the number of mutated model files (default 2,000), `FGSM_FUZZ_SEED=S`
-//! the seed (default 1). Files that panic are written to `target/fuzz-panics/` for a fixture.
+//! the seed (default 1). Files that panic are written to `target/fuzz-panics/` for a fixture;
+//! `RUST_BACKTRACE=1 cargo run --features cli --bin fgsm -- info FILE` shows where one panics.
 
 mod common;
 
@@ -671,16 +672,4 @@ fn no_input_makes_the_crate_panic() {
         println!("PANIC {panic}");
     }
     assert!(tally.panics.is_empty(), "{} of {} cases panicked (listed above)", tally.panics.len(), tally.cases);
-}
-
-/// Loads one file and lets a panic through with its backtrace, to study what the fuzz run found:
-/// `FGSM_FUZZ_FILE=target/fuzz-panics/case-1-87.onnx cargo test --test fuzz -- --ignored load_one`.
-#[test]
-#[ignore]
-fn load_one() {
-    let path = std::env::var("FGSM_FUZZ_FILE").expect("FGSM_FUZZ_FILE");
-    match Model::from_onnx_bytes(&std::fs::read(&path).unwrap()) {
-        Ok(_) => println!("{path}: loads"),
-        Err(e) => println!("{path}: {e}"),
-    }
 }

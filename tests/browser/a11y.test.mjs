@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { start, newPage } from '../support/browser.mjs';
+import { start, newPage, startEveryWidget } from '../support/browser.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SLOW = 180_000;
@@ -27,17 +27,7 @@ after(async () => {
 async function openStarted(path, options = {}) {
   const page = await newPage(env.browser, env.url, { viewport: DESKTOP, ...options });
   await page.goto(env.url + path);
-  await page.waitForSelector('fgsm-demo');
-  const ids = await page.$$eval('fgsm-demo', (all) => all.map((el, i) => (el.id ||= `widget-${i}`)));
-  for (const id of ids) await page.locator(`#${id}`).scrollIntoViewIfNeeded();
-  await page.waitForFunction(
-    () => [...document.querySelectorAll('fgsm-demo')].every((el) => {
-      const root = el.shadowRoot; // none until the element is defined
-      return root?.querySelector('#status')?.dataset.state === 'ready' && (root.querySelector('#results').dataset.for || el.id === 'demo-draw');
-    }),
-    null,
-    { timeout: SLOW },
-  );
+  await startEveryWidget(page, { timeout: SLOW });
   await page.evaluate(() => window.scrollTo(0, 0));
   return page;
 }

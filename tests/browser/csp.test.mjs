@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, start, newPage } from '../support/browser.mjs';
+import { REPO, start, newPage, startEveryWidget } from '../support/browser.mjs';
 
 export const POLICY =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob: data:; worker-src 'self'; connect-src 'self'";
@@ -113,20 +113,7 @@ test('no request leaves the local server: the page, every widget of the article,
       if (!url.startsWith(env.url) && !url.startsWith('data:') && !url.startsWith('blob:')) offsite.push(url);
     });
     await page.goto(env.url + path);
-    await page.waitForSelector('fgsm-demo');
-    // Start every lazy widget: scroll each into view, then wait until each has shown a result
-    // (the article's draw widget has nothing to attack until drawn on).
-    const ids = await page.$$eval('fgsm-demo', (all) => all.map((el, i) => (el.id ||= `widget-${i}`)));
-    for (const id of ids) await page.locator(`#${id}`).scrollIntoViewIfNeeded();
-    await page.waitForFunction(
-      () => [...document.querySelectorAll('fgsm-demo')].every((el) => {
-        if (!el.shadowRoot) return false; // not defined yet: its module is still loading
-        const results = el.shadowRoot.querySelector('#results');
-        return results.dataset.for || el.shadowRoot.querySelector('#status').dataset.state === 'ready';
-      }),
-      null,
-      { timeout: SLOW },
-    );
+    await startEveryWidget(page, { timeout: SLOW });
     assert.deepEqual(offsite, [], `${path || 'the page'}: every request stays on the local server`);
     assert.deepEqual(page.offsite(), []);
     await page.close();

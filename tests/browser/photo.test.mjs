@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll } from '../support/browser.mjs';
+import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, waitInPage } from '../support/browser.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -248,7 +248,8 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   for (const name of names) assert.ok(card.classes.includes(name), `"${name}" is an ImageNet class`);
   assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class, 'the same top-1 as PyTorch when the model was made');
 
-  // Back to the digits and again to the photos: both stay prepared in the worker, so no download.
+  // Back to the digits and again to the photos: the model left is freed, so the worker holds one
+  // model at a time, and the one returned to comes again (from the browser's cache) and is prepared again.
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   await page.selectOption('#model-select', 'mnist');
@@ -262,7 +263,14 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.waitForSelector(`#status[data-state="ready"][data-model="${MODEL}"]`);
   await page.waitForSelector('#results[data-for="photo:1@4/255"]');
   assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class);
-  assert.deepEqual(requests.filter((u) => /\.onnx$/.test(u)), [], 'switching back fetches no model again');
+  assert.deepEqual(
+    requests.filter((u) => /\.onnx$/.test(u)).map((u) => new URL(u).pathname),
+    ['/models/mnist/model.onnx', `/models/${MODEL}/model.onnx`],
+    'each model is fetched again when it is returned to',
+  );
+  await waitInPage(page, async () => (await (await import('/ui/engine.js')).sharedEngine().client.call('memory')).models === 1, null, {
+    message: 'the worker holds only the model in use',
+  });
   // (the address is written once results pause: page.js debounces it)
   await page.waitForURL(/\/#eps=4\/255$/); // the address says what is shown (the photo model is the default)
   await page.selectOption('#model-select', 'mnist');

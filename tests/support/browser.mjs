@@ -74,3 +74,37 @@ export async function assertNoHorizontalScroll(page) {
   }));
   assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: page is ${scrollWidth} px wide in a ${innerWidth} px window`);
 }
+
+/**
+ * Starts every <fgsm-demo> on `page` (lazy widgets start when scrolled into view) and waits until
+ * each is ready and has shown a result; the article's draw widget ("demo-draw") has nothing to
+ * attack until drawn on, so for it ready is enough.
+ */
+export async function startEveryWidget(page, { timeout = 180_000 } = {}) {
+  await page.waitForSelector('fgsm-demo');
+  const ids = await page.$$eval('fgsm-demo', (all) => all.map((el, i) => (el.id ||= `widget-${i}`)));
+  for (const id of ids) await page.locator(`#${id}`).scrollIntoViewIfNeeded();
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('fgsm-demo')].every((el) => {
+      const root = el.shadowRoot; // none until the element is defined (its module still loading)
+      return root?.querySelector('#status')?.dataset.state === 'ready' && (root.querySelector('#results').dataset.for || el.id === 'demo-draw');
+    }),
+    null,
+    { timeout },
+  );
+}
+
+/**
+ * Polls `fn(arg)` in the page until it resolves to something truthy, and returns that. For an
+ * async test in the page: page.waitForFunction takes the Promise an async function returns as a
+ * truthy answer and stops at once. Fails with `message` after `timeout` ms.
+ */
+export async function waitInPage(page, fn, arg, { timeout = 30_000, interval = 250, message = 'the page never reached the state waited for' } = {}) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const value = await page.evaluate(fn, arg);
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`${message} (waited ${timeout} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}

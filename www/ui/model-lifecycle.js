@@ -94,11 +94,15 @@ export async function chooseModel(v, spec) {
         kind: entry.kind ?? loaded.kind,
       });
       v.state.loaded.set(spec, model);
-      if (!token.current) return; // stays prepared for when it is picked again
+      if (!token.current) {
+        leaveModel(v, model); // the reader moved on while it loaded
+        return;
+      }
     }
     if (byName) v.state.lastBuiltin = spec;
     v.state.loading = null;
     useModel(v, model);
+    if (previous && previous !== model) leaveModel(v, previous);
   } catch (e) {
     if (!token.current || e.name === 'AbortError') return;
     v.state.loading = null;
@@ -123,6 +127,23 @@ export function modelRecord({ card, info, fileName, ...rest }) {
   return { ...rest, card, info, fileName, classes, name: rest.name ?? card?.name ?? fileName };
 }
 
+/**
+ * Frees a model the widget no longer shows, so that memory holds only the model in use (an
+ * EfficientNet takes some 60 MB of wasm memory). A shipped model is released to the page's engine,
+ * which frees it once no other widget of the page uses it; picking it again fetches it (from the
+ * browser's cache) and prepares it again. The reader's own model is freed at once and prepared
+ * again from its file if it is picked again.
+ */
+function leaveModel(v, model) {
+  if (model.custom) {
+    model.freed = true;
+    v.engine.unload(model.key).catch(() => {});
+  } else if (v.state.loaded.get(model.pickName) === model) {
+    v.state.loaded.delete(model.pickName);
+    v.engine.release(model).catch(() => {});
+  }
+}
+
 /** Stops work that belongs to the model being left: the robustness run, pending sweeps. */
 export function stopBackgroundWork(v) {
   v.tokens.cancel('robustness', 'sweep');
@@ -142,7 +163,10 @@ export async function loadCustom(v, file, card) {
     // A picture or a text file is told apart at once, from its first bytes; the worker reads the rest.
     if (!looksLikeOnnx(new Uint8Array(await file.slice(0, 4).arrayBuffer()))) throw new Error('this file is not an ONNX model');
     const info = await v.engine.client.call('load', { key: v.customKey, file });
-    if (!token.current) return;
+    if (!token.current) {
+      v.engine.unload(v.customKey).catch(() => {});
+      return;
+    }
     v.alerts.hide();
     v.state.customModel = modelRecord({
       key: v.customKey,
@@ -152,12 +176,14 @@ export async function loadCustom(v, file, card) {
       info,
       custom: true,
       fileName: file.name,
+      file,
       timing: { bytes: info.bytes, prepareMs: info.ms },
       kind: kindOf(info.inputShape),
     });
     fillPicker(v, v.state.lastBuiltin);
     v.$('model-select').value = 'custom';
     useModel(v, v.state.customModel);
+    if (previous && !previous.custom) leaveModel(v, previous);
   } catch (e) {
     if (!token.current) return;
     const message = readableError(e);
@@ -166,12 +192,17 @@ export async function loadCustom(v, file, card) {
   }
 }
 
+/** Switches back to the reader's own model: prepared again from its file if it was freed. */
 export function useCustom(v) {
+  const mine = v.state.customModel;
+  if (mine.freed) return loadCustom(v, mine.file, mine.card);
   v.tokens.begin('model');
   v.state.loading = null;
   v.modelDownload?.abort();
   stopBackgroundWork(v);
-  useModel(v, v.state.customModel);
+  const previous = v.state.model;
+  useModel(v, mine);
+  if (previous && previous !== mine) leaveModel(v, previous);
 }
 
 /** Makes a loaded model the widget's model and shows the right input and image for it. */
@@ -215,7 +246,7 @@ export function useModel(v, model) {
   $('builtin').hidden = !model.custom;
   $('live').hidden = true;
 
-  if (model.kind === 'digits') state.digits = model.digits ?? [...state.loaded.values()].find((m) => m.digits)?.digits ?? null;
+  if (model.kind === 'digits') state.digits = model.digits ?? state.digits ?? null; // one's own digit model borrows the last shipped one's test digits
   state.ready = true;
   v.setEnabled(true);
   v.status.set('ready', readyText(v), null, { phase: 'ready' });

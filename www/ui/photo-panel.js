@@ -9,11 +9,9 @@ import { setTarget, setEps } from './controls.js';
 /** The sample photos for the model in use (or, for one's own photo model, a shipped model's). */
 export function samples(v) {
   const m = v.state.model;
-  if (Array.isArray(m?.card?.samples) && m.folder) return { list: m.card.samples, folder: m.folder };
-  for (const other of v.state.loaded.values()) {
-    if (Array.isArray(other.card?.samples)) return { list: other.card.samples, folder: other.folder };
-  }
-  return { list: [], folder: '' };
+  if (Array.isArray(m?.card?.samples) && m.folder) return (v.state.lastSamples = { list: m.card.samples, folder: m.folder });
+  // One's own photo model borrows the samples of the last shipped photo model shown.
+  return v.state.lastSamples ?? { list: [], folder: '' };
 }
 
 /** The index of the sample that `image` names (its number from 0, or its file's stem), or -1. */

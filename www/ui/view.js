@@ -56,6 +56,7 @@ export class DemoView {
       model: null,
       loaded: new Map(),
       customModel: null,
+      lastSamples: null, // the shipped photo samples last shown (see photo-panel.js samples)
       loading: null,
       lastBuiltin: MODELS[0].name,
       digits: null,
