@@ -287,7 +287,13 @@ pub fn inspect_onnx(onnx: &[u8]) -> Result<Object, JsValue> {
     let blockers: Array = found
         .blockers
         .iter()
-        .map(|b| object(&[("op", b.op.as_str().into()), ("node", b.node.as_str().into()), ("reason", b.reason.as_str().into())]))
+        .map(|b| {
+            object(&[
+                ("op", b.op.as_str().into()),
+                ("node", b.node.as_str().into()),
+                ("reason", b.reason.as_str().into()),
+            ])
+        })
         .collect::<Result<_, _>>()?;
     object(&[
         ("gradientGraph", found.gradient_graph.into()),

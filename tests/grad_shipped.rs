@@ -88,7 +88,13 @@ fn the_scripts_command_writes_what_the_builder_builds() {
         let shipped = repo_path(&format!("models/{name}/model.onnx"));
         let (forward, out) = (dir.join(format!("{name}-forward.onnx")), dir.join(format!("{name}-built.onnx")));
         for args in [
-            vec!["forward-only".as_ref(), "--model".as_ref(), shipped.as_os_str(), "--out".as_ref(), forward.as_os_str()],
+            vec![
+                "forward-only".as_ref(),
+                "--model".as_ref(),
+                shipped.as_os_str(),
+                "--out".as_ref(),
+                forward.as_os_str(),
+            ],
             vec!["grad-graph".as_ref(), forward.as_os_str(), out.as_os_str()],
         ] {
             let run = std::process::Command::new(env!("CARGO_BIN_EXE_fgsm")).args(&args).output().unwrap();
