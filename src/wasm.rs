@@ -7,7 +7,7 @@ use js_sys::{Array, Float32Array, Function, Object, Reflect, Uint8ClampedArray};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{attack, error::Error, image, model, session};
+use crate::{attack, error::Error, grad, image, model, session};
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -275,6 +275,73 @@ fn adversarial_object(a: &attack::Adversarial) -> Result<Object, JsValue> {
         ("steps", (a.steps as u32).into()),
         ("params", params.into()),
     ])
+}
+
+/// `inspectOnnx(bytes)` → `{ gradientGraph, inputShape, blockers: [{ op, node, reason }] }`: whether
+/// the file already carries a gradient graph; if not, its image input `[1, C, H, W]` and the
+/// operators on the path to the logits that have no gradient rule (empty: the builder can add one).
+#[wasm_bindgen(js_name = inspectOnnx)]
+pub fn inspect_onnx(onnx: &[u8]) -> Result<Object, JsValue> {
+    let found = grad::inspect(onnx)?;
+    let shape: Array = found.input_shape.iter().flatten().map(|&d| JsValue::from(d as u32)).collect();
+    let blockers: Array = found
+        .blockers
+        .iter()
+        .map(|b| {
+            object(&[
+                ("op", b.op.as_str().into()),
+                ("node", b.node.as_str().into()),
+                ("reason", b.reason.as_str().into()),
+            ])
+        })
+        .collect::<Result<_, _>>()?;
+    object(&[
+        ("gradientGraph", found.gradient_graph.into()),
+        ("inputShape", if found.input_shape.is_some() { shape.into() } else { JsValue::NULL }),
+        ("blockers", blockers.into()),
+    ])
+}
+
+/// `buildGradientGraph(options)`'s options, all optional: the image input's and the logits' names,
+/// and the normalisation the model expects (one value, or one per channel).
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct BuildOptions {
+    input: Option<String>,
+    logits: Option<String>,
+    mean: Option<Vec<f32>>,
+    std: Option<Vec<f32>>,
+}
+
+/// `buildGradientGraph(bytes, { mean, std, input, logits })` → `{ onnx, report }`: the model with its
+/// gradient graph added (src/grad), and what the builder found and did: `{ input, logits,
+/// inputShape, classes, stripped (the final "Softmax"/"LogSoftmax" removed, or null), normalised,
+/// ops: { op: count } on the path from the image to the logits, nodesAdded }`.
+#[wasm_bindgen(js_name = buildGradientGraph)]
+pub fn build_gradient_graph(onnx: &[u8], options: JsValue) -> Result<Object, JsValue> {
+    let o: BuildOptions = if options.is_undefined() || options.is_null() {
+        BuildOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| JsError::new(&format!("gradient graph options: {e}")))?
+    };
+    let (built, report) =
+        grad::build(onnx, &grad::Options { input: o.input, logits: o.logits, mean: o.mean, std: o.std })?;
+    let ops = Object::new();
+    for (op, count) in &report.ops {
+        Reflect::set(&ops, &op.as_str().into(), &(*count as u32).into())?;
+    }
+    let shape: Array = report.input_shape.iter().map(|&d| JsValue::from(d as u32)).collect();
+    let report = object(&[
+        ("input", report.input.as_str().into()),
+        ("logits", report.logits.as_str().into()),
+        ("inputShape", shape.into()),
+        ("classes", (report.classes as u32).into()),
+        ("stripped", report.stripped.as_deref().map_or(JsValue::NULL, JsValue::from)),
+        ("normalised", report.normalised.into()),
+        ("ops", ops.into()),
+        ("nodesAdded", (report.nodes_added as u32).into()),
+    ])?;
+    object(&[("onnx", js_sys::Uint8Array::from(&built[..]).into()), ("report", report.into())])
 }
 
 /// RGBA bytes of a canvas → CHW pixels in [0, 1] (luminance when `channels` is 1).

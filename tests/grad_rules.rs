@@ -1,6 +1,8 @@
 //! The gradient-graph builder, rule by rule: small forward-only graphs made here with tract-onnx's
 //! protobuf types, one per rule and attribute combination. For each, the built `input_grad` must
-//! match central finite differences of the built `loss`, both run by tract, at every pixel.
+//! match central finite differences of the built `loss`, both run by tract, at every pixel. Each
+//! built graph is also written to target/grad-rules/ with its input and tract's outputs, where
+//! tests/unit/grad-rules-onnxruntime.test.mjs runs it in onnxruntime, which must agree.
 
 mod common;
 
@@ -164,6 +166,7 @@ fn check_at(name: &str, model: pb::ModelProto, options: &Options, ops: &[&str], 
     let label = 2;
     let g = model.input_gradient(&x, label).unwrap();
     let logits = model.logits(&x).unwrap();
+    write_for_onnxruntime(name, &built, &model, &x, label, &logits, &g);
     let ce = fgsm_wasm::model::cross_entropy(&logits, label);
     assert!((g.loss - ce).abs() <= 1e-5 * (1.0 + ce.abs()), "{name}: loss {} vs cross-entropy {ce}", g.loss);
     let loss = |x: &[f32]| model.input_gradient(x, label).unwrap().loss as f64;
@@ -195,6 +198,46 @@ fn check_at(name: &str, model: pb::ModelProto, options: &Options, ops: &[&str], 
         g.grad[worst_at]
     );
     relative
+}
+
+/// Where each built graph goes, with its input and tract's outputs, for the onnxruntime check.
+fn onnxruntime_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("grad-rules")
+}
+
+/// Writes `<case>.onnx` (the built graph) and `<case>.json` (its name, input shape, pixels, label,
+/// and tract's logits, loss and input_grad), `<case>` being the check's name in lower-case words.
+fn write_for_onnxruntime(
+    name: &str,
+    built: &[u8],
+    model: &Model,
+    x: &[f32],
+    label: usize,
+    logits: &[f32],
+    g: &fgsm_wasm::Gradient,
+) {
+    let case: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let dir = onnxruntime_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let case_json = serde_json::json!({
+        "name": name,
+        "shape": model.input_shape(),
+        "pixels": x,
+        "label": label,
+        "logits": logits,
+        "loss": g.loss,
+        "input_grad": g.grad,
+    });
+    std::fs::write(dir.join(format!("{case}.onnx")), built).unwrap();
+    std::fs::write(dir.join(format!("{case}.json")), case_json.to_string()).unwrap();
 }
 
 fn check(name: &str, model: pb::ModelProto, ops: &[&str]) -> f32 {
@@ -723,4 +766,46 @@ fn operators_without_a_rule_are_refused_by_name() {
     assert_eq!(blockers.len(), 1, "{blockers:?}");
     assert_eq!(blockers[0].op, "Conv");
     assert!(blockers[0].reason.contains("input 1"), "{blockers:?}");
+}
+
+/// The loss head at extreme logits: 1e4 and −1e4 (every other probability underflows to exactly 0
+/// in float32 and in float64), 50 and −30 (probabilities of e^−60, still normal floats). For every
+/// label, the built `loss` and `input_grad` must be finite and equal to the float64 cross-entropy
+/// and its gradient, computed here from the same float32 weights.
+#[test]
+fn extreme_logits_give_the_float64_loss_and_gradient() {
+    for scores in [[1e4f64, 0.0, -1e4, 50.0], [30.0, 0.0, -30.0, 5.0], [-1e4, -1e4, 1e4, -1e4]] {
+        let classes = scores.len();
+        let mut n = Net::new(1, 8, 8);
+        let x = vec![0.5f32; 64];
+        // logits = flatten(x) · w with w[i][k] = scores[k] / 32 for every pixel i: scores at x = 0.5,
+        // and a gradient that is the same for every pixel.
+        let w: Vec<f32> = (0..64).flat_map(|_| scores.map(|s| (s / 32.0) as f32)).collect();
+        let w = n.floats(&[64, classes], &w);
+        let to = n.ints(&[1, -1]);
+        let flat = n.op("Reshape", &["x", &to], vec![]);
+        let logits = n.op("MatMul", &[&flat, &w], vec![]);
+        let (built, _) = grad::build(&n.model(&logits, 13).encode_to_vec(), &Options::default()).unwrap();
+        let model = Model::from_onnx_bytes(&built).unwrap();
+        let w64: Vec<f64> = scores.iter().map(|&s| (s / 32.0) as f32 as f64).collect();
+        let z: Vec<f64> = w64.iter().map(|wk| 64.0 * 0.5 * wk).collect();
+        let best = (0..classes).max_by(|&a, &b| z[a].total_cmp(&z[b])).unwrap();
+        // Σ_j exp(z_j − max) = 1 + rest, and log(1 + rest) as ln_1p(rest): exact for a tiny rest.
+        let rest: f64 = (0..classes).filter(|&j| j != best).map(|j| (z[j] - z[best]).exp()).sum();
+        let p: Vec<f64> = z.iter().map(|v| (v - z[best]).exp() / (1.0 + rest)).collect();
+        for label in 0..classes {
+            let g = model.input_gradient(&x, label).unwrap();
+            let loss = z[best] - z[label] + rest.ln_1p();
+            // ∂loss/∂x_i = Σ_k w[i][k] (p_k − [k = label]), the same for every pixel.
+            let grad: f64 = (0..classes).map(|k| w64[k] * (p[k] - (k == label) as u8 as f64)).sum();
+            let worst = g.grad.iter().fold(0f64, |m, &v| m.max((v as f64 - grad).abs()));
+            println!(
+                "logits {scores:?}, label {label}: loss {} (float64 {loss:.6e}), grad {} (float64 {grad:.6e})",
+                g.loss, g.grad[0]
+            );
+            assert!(g.loss.is_finite() && g.grad.iter().all(|v| v.is_finite()), "{scores:?}, label {label}");
+            assert!((g.loss as f64 - loss).abs() <= 1e-5 * loss.abs(), "loss {} vs {loss}", g.loss);
+            assert!(worst <= 1e-5 * grad.abs().max(1e-30), "grad {} vs {grad}", g.grad[0]);
+        }
+    }
 }

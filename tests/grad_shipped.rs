@@ -1,6 +1,8 @@
 //! The shipped models rebuilt by the gradient-graph builder: their forward part (the gradient graph
 //! stripped off) goes through `fgsm_wasm::grad::build`, and the result must compute the same loss
-//! and input gradient as the shipped file, which the Python tool made and PyTorch autograd checked.
+//! and input gradient as the shipped file, which the former Python tool made and PyTorch autograd
+//! checked. The model scripts now run `fgsm grad-graph` (models/tools/fgsm_grad_graph.py): the
+//! command writes exactly the bytes `grad::build` returns.
 
 mod common;
 
@@ -73,4 +75,36 @@ fn efficientnet_rebuilt_matches_the_shipped_gradient() {
         assert!((a.loss - b.loss).abs() <= 1e-4 * (1.0 + a.loss.abs()));
         assert!(r <= 1e-4, "{r}");
     }
+}
+
+/// The command the model scripts run, `fgsm grad-graph FORWARD OUT`, on each shipped model's
+/// forward part (`fgsm forward-only`, as the scripts' torch export is forward-only): its file is
+/// byte for byte what `grad::build` gives, whose gradients the tests above compare.
+#[test]
+fn the_scripts_command_writes_what_the_builder_builds() {
+    let dir = std::env::temp_dir().join(format!("fgsm-grad-shipped-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["mnist", "mnist-softmax", "mnist-adversarial", "efficientnet-lite0"] {
+        let shipped = repo_path(&format!("models/{name}/model.onnx"));
+        let (forward, out) = (dir.join(format!("{name}-forward.onnx")), dir.join(format!("{name}-built.onnx")));
+        for args in [
+            vec![
+                "forward-only".as_ref(),
+                "--model".as_ref(),
+                shipped.as_os_str(),
+                "--out".as_ref(),
+                forward.as_os_str(),
+            ],
+            vec!["grad-graph".as_ref(), forward.as_os_str(), out.as_os_str()],
+        ] {
+            let run = std::process::Command::new(env!("CARGO_BIN_EXE_fgsm")).args(&args).output().unwrap();
+            assert!(run.status.success(), "fgsm {args:?}: {}", String::from_utf8_lossy(&run.stderr));
+        }
+        let mut stripped = grad::decode(&std::fs::read(&shipped).unwrap()).unwrap();
+        grad::strip_gradient(&mut stripped);
+        let (built, _) = grad::build(&stripped.encode_to_vec(), &Options::default()).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), built, "{name}: fgsm grad-graph wrote other bytes");
+        println!("{name}: fgsm grad-graph wrote the builder's {} bytes", built.len());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

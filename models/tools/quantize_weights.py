@@ -12,9 +12,9 @@ tensor's name. Symmetric: scale = max |w| / 127 over the channel, q = round(w / 
 dequantisation into constants when it loads the model (tract does).
 
 The network the file describes is then the one with the dequantized weights (q · scale in
-float32, which every runtime computes alike), so a gradient graph added afterwards by
-gradient_graph.py is the exact gradient of the model as shipped; its backward convolutions read
-the same integers.
+float32, which every runtime computes alike), so a gradient graph added afterwards by the
+Rust builder (fgsm grad-graph) is the exact gradient of the model as shipped; its backward
+convolutions read the same integers.
 """
 
 import argparse

@@ -506,9 +506,7 @@ fn info(path: &PathBuf) -> AnyResult<()> {
     for o in &graph.output {
         println!("  {}", describe(o));
     }
-    let has = |list: &[&pb::ValueInfoProto], name: &str| list.iter().any(|v| v.name == name);
-    let outputs: Vec<_> = graph.output.iter().collect();
-    let gradient = has(&inputs, "label") && has(&outputs, "loss") && has(&outputs, "input_grad");
+    let gradient = fgsm_wasm::grad::has_gradient_graph(&proto);
     println!("gradient graph: {}", if gradient { "yes (input `label`, outputs `loss`, `input_grad`)" } else { "no" });
     if !gradient {
         match fgsm_wasm::grad::blockers(&proto, &Default::default()) {

@@ -11,12 +11,19 @@ pub fn cross_entropy(e: &mut Emitter, classes: usize) -> String {
     let on = e.f32s(&[0.0, 1.0], &[2], "onehot_values");
     let off = e.f32s(&[1.0, 0.0], &[2], "offhot_values");
     let axis = vec![proto::int("axis", -1)];
-    // Loss: −Σ onehot(label)·log_softmax(logits).
+    // Loss: −log softmax(z)_label = log Σ_j exp(z_j − m) − (z_label − m) with m = max_j z_j, every
+    // term finite for finite logits. Not −Σ onehot·LogSoftmax(z): tract's LogSoftmax is −inf where a
+    // probability underflows (logits 1e4 and −1e4), and 0·(−inf) in that sum is NaN
+    // (tests/grad_rules.rs, extreme logits).
     let onehot = e.node("OneHot", &[LABEL, &depth, &on], "onehot", axis.clone());
-    let logp = e.node("LogSoftmax", &[LOGITS], "log_softmax", vec![proto::int("axis", 1)]);
-    let picked = e.mul(&onehot, &logp);
-    let total = e.reduce_sum(&picked, &[0, 1], false);
-    let log_loss = e.node("Neg", &[&total], "log_loss", vec![]);
+    let top = e.node("ReduceMax", &[LOGITS], "max_logit", vec![proto::int("keepdims", 1)]);
+    let shifted = e.sub(LOGITS, &top);
+    let exp = e.node("Exp", &[&shifted], "exp", vec![]);
+    let total = e.reduce_sum(&exp, &[0, 1], false);
+    let log_total = e.node("Log", &[&total], "log_sum_exp", vec![]);
+    let picked = e.mul(&onehot, &shifted);
+    let label_score = e.reduce_sum(&picked, &[0, 1], false);
+    let log_loss = e.sub(&log_total, &label_score);
     // ∂loss/∂logits = softmax − onehot, written as p_j for j ≠ label and −Σ_{j≠label} p_j for the
     // label: p_label − 1 cancels catastrophically in float32, and for a confidently classified image
     // p_label rounds to 1 and the naive difference is 0 or rounding noise, which scrambles the sign

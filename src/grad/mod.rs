@@ -101,6 +101,33 @@ pub fn strip_gradient(model: &mut pb::ModelProto) {
     graph.value_info.retain(|v| needed.contains(&v.name));
 }
 
+/// Whether a model file already carries the gradient graph of the model format: an input `label`
+/// and outputs `loss` and `input_grad`.
+pub fn has_gradient_graph(model: &pb::ModelProto) -> bool {
+    let Some(graph) = model.graph.as_ref() else { return false };
+    let declared = |list: &[pb::ValueInfoProto], name: &str| list.iter().any(|v| v.name == name);
+    declared(&graph.input, LABEL) && declared(&graph.output, LOSS) && declared(&graph.output, INPUT_GRAD)
+}
+
+/// What a reader's file is, before anything is built: whether it already has a gradient graph and,
+/// if not, its image input's shape and the operators that would stop the builder.
+#[derive(Clone, Debug)]
+pub struct Inspection {
+    pub gradient_graph: bool,
+    /// `[1, C, H, W]` of the image input; `None` when the file already has a gradient graph.
+    pub input_shape: Option<[usize; 4]>,
+    pub blockers: Vec<Blocker>,
+}
+
+pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
+    let model = decode(bytes)?;
+    if has_gradient_graph(&model) {
+        return Ok(Inspection { gradient_graph: true, input_shape: None, blockers: vec![] });
+    }
+    let prepared = prepare(model, &Options::default())?;
+    Ok(Inspection { gradient_graph: false, input_shape: Some(prepared.shape), blockers: prepared.blockers })
+}
+
 /// The operators that would stop the builder, without building.
 pub fn blockers(model: &pb::ModelProto, options: &Options) -> Result<Vec<Blocker>> {
     let prepared = prepare(model.clone(), options)?;

@@ -10,6 +10,7 @@ import { configureEps, configureGain, resolveTarget, showTargetChip } from './co
 import { runRobustness } from './robustness.js';
 import { clearResults } from './attack-view.js';
 import { snapEps, parseEps } from './eps-scale.js';
+import { sortModelFiles, parseLabels, classNames, blockedMessage, defaultNormalisation, normalisationOptions, describeBuild, NORMALISATIONS } from './own-model.js';
 
 const NAME = /^[\w-]+$/;
 
@@ -149,59 +150,183 @@ export function stopBackgroundWork(v) {
   v.tokens.cancel('robustness', 'sweep');
 }
 
-/** The reader's own ONNX file (and model.json, to name the classes), prepared in the worker. */
-export async function loadCustom(v, file, card) {
+/**
+ * Files the reader picked or dropped: an ONNX model, and beside it a labels file (one class name
+ * per line) or a model.json to name the classes.
+ */
+export async function openOwnModel(v, files) {
+  const { model, labels, card: cardFile } = sortModelFiles(files);
+  if (!model) {
+    v.alerts.show('Pick an .onnx file (a labels .txt file, one class name per line, may come along with it).', 'model-alert');
+    return;
+  }
+  let card = null;
+  if (cardFile) {
+    try {
+      card = JSON.parse(await cardFile.text());
+    } catch (e) {
+      v.alerts.show(`${cardFile.name} is not valid JSON (${e.message}); the page keeps using ${v.state.model.name}.`, 'model-alert');
+      return;
+    }
+  }
+  await loadCustom(v, model, card, labels);
+}
+
+/**
+ * The reader's own ONNX file, prepared in the worker. One without a gradient graph gets one built
+ * there, after the reader says which normalisation it expects. `labels` (a File, one class name
+ * per line) or `card` (a model.json's contents) name the classes; else they are "class k".
+ */
+export async function loadCustom(v, file, card = null, labels = null, again = null) {
   const token = v.tokens.begin('model');
   v.state.loading = null;
   v.modelDownload?.abort();
+  v.buildQuestion?.cancel();
   const previous = v.state.model;
-  stopBackgroundWork(v);
-  v.setEnabled(false);
-  v.state.ready = false;
-  v.status.set('loading', `Preparing ${file.name}…`, 'busy', { phase: 'prepare', since: performance.now() });
+  v.$('build-report').hidden = true;
+  let disabled = false;
   try {
     // A picture or a text file is told apart at once, from its first bytes; the worker reads the rest.
     if (!looksLikeOnnx(new Uint8Array(await file.slice(0, 4).arrayBuffer()))) throw new Error('this file is not an ONNX model');
-    const info = await v.engine.client.call('load', { key: v.customKey, file });
+    v.status.set('loading', `Reading ${file.name}…`, 'busy', { phase: 'prepare', since: performance.now() });
+    // `again`: the same file prepared once more after it was freed, with the answers given then.
+    const found = again ? { gradientGraph: !again.build } : await v.engine.client.call('inspect', { file });
+    if (!token.current) return;
+    let build = again?.build ?? null;
+    let normalisation = again?.normalisation ?? null;
+    if (!found.gradientGraph && !build) {
+      if (found.blockers.length) throw new Error(blockedMessage(found.blockers));
+      // The previous model stays in use while the reader answers.
+      v.status.set('ready', readyText(v), null, { phase: 'ready' });
+      const answer = await askNormalisation(v, file.name, found.inputShape);
+      if (!answer || !token.current) return;
+      ({ build, normalisation } = answer);
+    }
+    stopBackgroundWork(v);
+    v.setEnabled(false);
+    disabled = true;
+    v.state.ready = false;
+    const since = performance.now();
+    v.status.set('loading', `${build ? 'Building the gradient graph of' : 'Preparing'} ${file.name}…`, 'busy', { phase: 'prepare', since });
+    const onProgress = (p) => {
+      if (token.current && p.phase === 'prepare' && build) v.status.set('loading', `Preparing ${file.name} (parsing and optimising)…`, 'busy', { phase: 'prepare', since });
+    };
+    const info = await v.engine.client.call('load', { key: v.customKey, file, build }, { onProgress });
     if (!token.current) {
       v.engine.unload(v.customKey).catch(() => {});
       return;
     }
     v.alerts.hide();
+    const named = await classesFor(v, info.numClasses, card, labels);
     v.state.customModel = modelRecord({
       key: v.customKey,
       name: card?.name,
       pickName: 'custom',
-      card,
+      card: { ...card, classes: named },
       info,
       custom: true,
       fileName: file.name,
       file,
       timing: { bytes: info.bytes, prepareMs: info.ms },
       kind: kindOf(info.inputShape),
+      built: info.built && { ...info.built, normalisation, options: build },
     });
     fillPicker(v, v.state.lastBuiltin);
     v.$('model-select').value = 'custom';
     useModel(v, v.state.customModel);
+    showBuildReport(v);
     if (previous && !previous.custom) leaveModel(v, previous);
   } catch (e) {
     if (!token.current) return;
     const message = readableError(e);
     v.alerts.show(`Could not use ${file.name}: ${message.replace(/\.?$/, '.')} The page keeps using ${previous.name}.`, 'model-alert');
-    useModel(v, previous);
+    if (disabled) useModel(v, previous);
+    else v.status.set('ready', readyText(v), null, { phase: 'ready' });
   }
+}
+
+/**
+ * The class names of the reader's model: from the labels file, else from model.json, else
+ * "class k". A labels file that does not fit is said so, and not used.
+ */
+async function classesFor(v, count, card, labels) {
+  if (labels) {
+    const { classes, problem } = parseLabels(await labels.text(), count, labels.name);
+    if (classes) return classes;
+    v.alerts.show(`${problem}.`, 'model-alert');
+  } else if (Array.isArray(card?.classes) && card.classes.length === count) {
+    return card.classes.map(String);
+  }
+  return classNames(count);
+}
+
+/**
+ * Asks, in the upload panel, which normalisation a model without a gradient graph expects.
+ * → {build: the builder's options, normalisation: its name in words}, or null if the reader
+ * cancelled or brought another model.
+ */
+function askNormalisation(v, fileName, inputShape) {
+  const { $ } = v;
+  const form = $('build-form');
+  const channels = inputShape[1];
+  $('build-intro').textContent =
+    `${fileName} has no gradient graph yet (input [${inputShape.join(', ')}]). The page will build one here, ` +
+    'in your browser, so that it can be attacked.';
+  const example = Array(channels).fill('0.5').join(', ');
+  $('norm-mean').placeholder = example;
+  $('norm-std').placeholder = example;
+  const preset = defaultNormalisation(inputShape);
+  for (const radio of form.elements.normalisation) radio.checked = radio.value === preset;
+  $('build-problem').hidden = true;
+  form.hidden = false;
+  form.scrollIntoView({ block: 'nearest' });
+  $('build-go').focus({ preventScroll: true });
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      form.hidden = true;
+      form.removeEventListener('submit', submit);
+      $('build-cancel').removeEventListener('click', cancel);
+      v.buildQuestion = null;
+      resolve(answer);
+    };
+    const submit = (event) => {
+      event.preventDefault();
+      const name = form.elements.normalisation.value;
+      try {
+        const build = normalisationOptions(name, { mean: $('norm-mean').value, std: $('norm-std').value }, channels);
+        const words = NORMALISATIONS.find((n) => n.name === name)?.title.split(':')[0] ?? `Mean ${build.mean.join(', ')}, std ${build.std.join(', ')}:`;
+        done({ build, normalisation: words.replace(/:$/, '') });
+      } catch (e) {
+        $('build-problem').textContent = `${e.message}.`;
+        $('build-problem').hidden = false;
+      }
+    };
+    const cancel = () => done(null);
+    form.addEventListener('submit', submit);
+    $('build-cancel').addEventListener('click', cancel);
+    v.buildQuestion = { cancel };
+  });
+}
+
+/** What the builder did for `model` (default: the widget's), under the upload button; null hides it. */
+export function showBuildReport(v, model = v.state.model) {
+  const built = model?.built;
+  const report = v.$('build-report');
+  report.hidden = !built;
+  if (built) report.textContent = describeBuild(built, built.normalisation);
 }
 
 /** Switches back to the reader's own model: prepared again from its file if it was freed. */
 export function useCustom(v) {
   const mine = v.state.customModel;
-  if (mine.freed) return loadCustom(v, mine.file, mine.card);
+  if (mine.freed) return loadCustom(v, mine.file, mine.card, null, mine.built ? { build: mine.built.options, normalisation: mine.built.normalisation } : { build: null });
   v.tokens.begin('model');
   v.state.loading = null;
   v.modelDownload?.abort();
   stopBackgroundWork(v);
   const previous = v.state.model;
   useModel(v, mine);
+  showBuildReport(v);
   if (previous && previous !== mine) leaveModel(v, previous);
 }
 

@@ -1,13 +1,15 @@
 // Where a photo comes from: the file picker, a file dropped anywhere on the page, or one pasted
 // (Ctrl+V / ⌘V); and how the page shows it: the whole picture with the model's crop marked, and
 // the gallery of sample photos from model.json.
+import { bringsModel } from './own-model.js';
 
 /**
- * Calls `onPicture(file, {name})` for every picture the reader brings, and `onProblem(message)`
+ * Calls `onPicture(file, {name})` for every picture the reader brings, `onModel(files)` for files
+ * dropped together that include an .onnx model (and perhaps its labels), and `onProblem(message)`
  * when what they brought is not a file (e.g. an image dragged from another site).
  * `accepting()` says whether the page takes pictures now (it does not while a model loads).
  */
-export function watchPictureSources({ fileInput, overlay, onPicture, onProblem, accepting }) {
+export function watchPictureSources({ fileInput, overlay, onPicture, onModel, onProblem, accepting }) {
   fileInput.addEventListener('change', () => {
     const file = fileInput.files[0];
     fileInput.value = ''; // picking the same file again must fire again
@@ -39,8 +41,9 @@ export function watchPictureSources({ fileInput, overlay, onPicture, onProblem, 
     e.preventDefault();
     hide();
     if (!accepting()) return;
-    const file = e.dataTransfer?.files?.[0];
-    if (file) onPicture(file, { name: file.name });
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (onModel && bringsModel(files)) onModel(files);
+    else if (files[0]) onPicture(files[0], { name: files[0].name });
     else if (e.dataTransfer?.types.some((t) => t === 'text/uri-list' || t === 'text/html')) {
       onProblem('That was a link or a picture from another page, which this page cannot read. Save the picture first, then drop the file.');
     }

@@ -308,10 +308,30 @@ export const MARKUP = `
         <div class="button-row">
           <label class="button file-button">
             Use your own model (.onnx)…
-            <input type="file" id="model-file" accept=".onnx,.json,application/json" multiple>
+            <input type="file" id="model-file" accept=".onnx,.txt,.json,text/plain,application/json" multiple>
           </label>
           <button type="button" id="builtin" hidden>Back to the built-in model</button>
         </div>
+        <form id="build-form" class="build-form" hidden>
+          <p id="build-intro"></p>
+          <fieldset>
+            <legend>Which input normalisation does it expect?</legend>
+            <label><input type="radio" name="normalisation" value="none"> None: pixels in [0, 1]</label>
+            <label><input type="radio" name="normalisation" value="imagenet"> ImageNet: mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225</label>
+            <label><input type="radio" name="normalisation" value="mnist"> MNIST: mean 0.1307; std 0.3081</label>
+            <label><input type="radio" name="normalisation" value="other"> Other:</label>
+            <div class="build-numbers">
+              <label>mean <input type="text" id="norm-mean" inputmode="decimal" placeholder="0.5, 0.5, 0.5" spellcheck="false"></label>
+              <label>std <input type="text" id="norm-std" inputmode="decimal" placeholder="0.5, 0.5, 0.5" spellcheck="false"></label>
+            </div>
+          </fieldset>
+          <p id="build-problem" class="build-problem" role="alert" hidden></p>
+          <div class="button-row">
+            <button type="submit" id="build-go">Build the gradient graph</button>
+            <button type="button" id="build-cancel" class="quiet">Cancel</button>
+          </div>
+        </form>
+        <p id="build-report" class="hint build-report" hidden></p>
         <div id="model-alert" class="alert alert-inline" role="alert" hidden>
           <p id="model-alert-text"></p>
           <button type="button" id="model-alert-close" class="quiet">Dismiss</button>
@@ -319,18 +339,21 @@ export const MARKUP = `
         <details class="hint">
           <summary>What kind of model?</summary>
           <p>
-            An ONNX classifier that carries its own gradient graph: inputs <code>image</code> (float32
-            [1, C, H, W], pixels in [0, 1]; C = 1 or 3) and <code>label</code> (int64 [1]); outputs
-            <code>logits</code> [1, K], <code>loss</code> (cross-entropy) and <code>input_grad</code>
-            (∂loss/∂image). A [1, 1, 28, 28] model gets the digits (white on black); any other gets photos,
-            centre-cropped and scaled to its input. Pick a <code>model.json</code> with <code>"classes"</code>
-            along with it to name the classes. The file is read in your browser and never uploaded.
+            An ONNX image classifier (opset 13 or newer, one input [1, C, H, W] with C = 1 or 3, fixed
+            sizes). A plain exported model is fine: the page builds its gradient graph here, and asks
+            which normalisation it expects. A model that already has one (inputs <code>image</code> and
+            <code>label</code>; outputs <code>logits</code>, <code>loss</code>, <code>input_grad</code>)
+            is used as it is. A [1, 1, 28, 28] model gets the digits (white on black); any other gets
+            photos, centre-cropped and scaled to its input. To name the classes, pick or drop a
+            <code>.txt</code> file with one class name per line along with it (or a
+            <code>model.json</code> with <code>"classes"</code>). The files are read in your browser and
+            never uploaded.
           </p>
         </details>
       </div>
     </section>
   </div>
 
-  <div id="drop-overlay" class="drop-overlay" hidden><p>Drop the picture to attack it</p></div>
+  <div id="drop-overlay" class="drop-overlay" hidden><p>Drop a picture to attack it, or an .onnx model to use it</p></div>
 </div>
 `;

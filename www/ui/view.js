@@ -11,7 +11,7 @@ import { MODELS, LEAD } from './models.js';
 import { POSTER } from './poster.js';
 import { cropFraction } from './crop.js';
 import { watchPictureSources } from './photo-input.js';
-import { chooseModel, fillPicker, loadCustom, useCustom, showDownload } from './model-lifecycle.js';
+import { chooseModel, fillPicker, openOwnModel, useCustom, showDownload, showBuildReport } from './model-lifecycle.js';
 import { setupDigits, selectTab, showTestDigit } from './digit-input.js';
 import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-panel.js';
 import { setupControls, configureGain, setEps, setTarget, resolveTarget, showTargetChip } from './controls.js';
@@ -400,31 +400,22 @@ export class DemoView {
     const { $ } = this;
     $('model-select').addEventListener('change', (e) => {
       const value = e.target.value;
+      this.buildQuestion?.cancel();
       if (value === 'custom' && this.state.customModel) useCustom(this);
-      else chooseModel(this, value);
+      else {
+        showBuildReport(this, null);
+        chooseModel(this, value);
+      }
     });
-    $('builtin').addEventListener('click', () => chooseModel(this, this.state.lastBuiltin));
-    $('model-file').addEventListener('change', async (event) => {
+    $('builtin').addEventListener('click', () => {
+      showBuildReport(this, null);
+      chooseModel(this, this.state.lastBuiltin);
+    });
+    $('model-file').addEventListener('change', (event) => {
       const input = event.target;
       const files = [...input.files];
       input.value = ''; // picking the same file again must fire again
-      if (!files.length) return;
-      const onnxFile = files.find((f) => /\.onnx$/i.test(f.name)) ?? files.find((f) => !/\.json$/i.test(f.name));
-      const cardFile = files.find((f) => /\.json$/i.test(f.name));
-      if (!onnxFile) {
-        this.alerts.show('Pick an .onnx file (a model.json may come along with it, to name the classes).', 'model-alert');
-        return;
-      }
-      let card = null;
-      if (cardFile) {
-        try {
-          card = JSON.parse(await cardFile.text());
-        } catch (e) {
-          this.alerts.show(`${cardFile.name} is not valid JSON (${e.message}); the page keeps using ${this.state.model.name}.`, 'model-alert');
-          return;
-        }
-      }
-      await loadCustom(this, onnxFile, card);
+      if (files.length) openOwnModel(this, files);
     });
   }
 
@@ -442,6 +433,7 @@ export class DemoView {
         const photoModel = MODELS.find((m) => m.kind === 'photo');
         if (photoModel && this.state.loading !== photoModel.name) chooseModel(this, photoModel.name);
       },
+      onModel: (files) => openOwnModel(this, files),
       onProblem: (message) => this.alerts.show(message, this.state.model?.kind === 'photo' ? 'photo-alert' : 'alert'),
     });
   }
