@@ -102,13 +102,17 @@ test('a forward-only model dropped with its labels gets a gradient graph and is 
   await page.locator('#build-report').scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshotPath('own-model-report.png') });
 
-  // Back to the built-in model and to the reader's again, from the picker: no second build.
+  // Back to the built-in model and to the reader's again, from the picker. The model left is
+  // freed; the reader's is built again from its file with the answers given the first time, so
+  // the page does not ask again.
   await page.click('#builtin');
   await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   assert.equal(await page.isHidden('#build-report'), true);
   await page.selectOption('#model-select', 'custom');
   await page.waitForSelector('#status[data-state="ready"][data-model="custom"]');
+  assert.equal(await page.isHidden('#build-form'), true, 'no second question');
   assert.match(await text(page, '#build-report'), /^Gradient graph built here/);
+  await page.waitForSelector('#results[data-for^="test:"]');
   await assertClean(page);
   await page.close();
 });
