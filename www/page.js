@@ -1,5 +1,5 @@
 // The standalone page: the <fgsm-demo> widget with every panel, plus the address. The address
-// (?model=…#digit=12&eps=0.25) sets the widget's attributes when the page opens, and every result
+// (?model=…#digit=12&eps=0.25&method=pgd&steps=20&seed=3) sets the widget's attributes when the page opens, and every result
 // the widget shows is written back to it, so that a view can be shared.
 import { parseAddress, formatAddress } from './ui/url-state.js';
 import { LEAD } from './ui/models.js';
@@ -7,7 +7,7 @@ import './sw-register.js';
 
 const demo = document.querySelector('fgsm-demo');
 const asked = parseAddress(location.search, location.hash);
-for (const name of ['model', 'image', 'eps', 'target']) if (asked[name] !== undefined) demo.setAttribute(name, asked[name]);
+for (const name of ['model', 'image', 'eps', 'target', 'method', 'steps', 'alpha', 'momentum', 'seed']) if (asked[name] !== undefined) demo.setAttribute(name, asked[name]);
 
 // A dragged slider gives a result every few milliseconds, and Safari refuses more than 100
 // replaceState calls in 30 s: the address is written once the results pause.

@@ -92,7 +92,7 @@ const handlers = {
     }
     const previous = models.get(key);
     if (previous) {
-      sessions.get(previous)?.session.free();
+      freeImages((held) => held.key === key, `its model ${key} was loaded again`);
       previous.free();
     }
     models.set(key, candidate);
@@ -110,12 +110,11 @@ const handlers = {
     return inspectOnnx(data);
   },
 
-  /** Frees the model kept under `key` (and its image's session), if there is one. → {freed} */
+  /** Frees the model kept under `key` (and the images set on it), if there is one. → {freed} */
   unload({ key }) {
     const m = models.get(key);
     if (!m) return { freed: false };
-    sessions.get(m)?.session.free();
-    sessions.delete(m);
+    freeImages((held) => held.key === key, `its model ${key} was unloaded`);
     m.free();
     models.delete(key);
     return { freed: true };
@@ -123,11 +122,12 @@ const handlers = {
 
   /**
    * The engine's memory: → {bytes (the wasm memory's size, which never shrinks; freed blocks are
-   * reused), models (how many are kept)}. For the test that memory stays flat.
+   * reused), models (how many are kept), images (how many set images are held)}. For the test
+   * that memory stays flat.
    */
   async memory() {
     const { memory } = await loadEngine();
-    return { bytes: memory.buffer.byteLength, models: models.size };
+    return { bytes: memory.buffer.byteLength, models: models.size, images: images.size };
   },
 
   /**
@@ -204,8 +204,34 @@ const handlers = {
   },
 
   /**
-   * One FGSM step and everything the page shows about it. `label` null = untargeted against the
-   * model's own prediction; `gain` is perturbationToRgba's. Also checks whether the adversarial
+   * Sets an image on model `model` for the requests that follow: its session (pixels, clean
+   * prediction, the gradients taken) stays in the worker, and `attack` and `sweep` name it by the
+   * returned id instead of sending the pixels again. `slot` names who holds it (one widget): the
+   * slot's previous image is freed, as is every image of a model that is unloaded or replaced.
+   * → {image (the id), probs, prediction, width, height}
+   */
+  setImage({ model: key, slot, pixels }) {
+    const m = get(key);
+    if (typeof slot !== 'string' || !slot) throw new Error('setImage needs a slot (a name for who holds the image)');
+    const x = asPixels(pixels);
+    freeImages((held) => held.slot === slot, 'a newer image replaced it');
+    const session = m.session(x);
+    const id = `${WORKER_TAG}.${++imagesSet}`;
+    images.set(id, { key, model: m, slot, session, pixels: x, gradients: new Set() });
+    const [, , height, width] = m.inputShape;
+    return { image: id, probs: session.predict(), prediction: session.prediction, width, height };
+  },
+
+  /** Frees image `image` (see setImage) now rather than when its slot gets another. → {freed} */
+  releaseImage({ image }) {
+    if (!images.has(image)) return { freed: false };
+    freeImages((held, id) => id === image, 'it was released');
+    return { freed: true };
+  },
+
+  /**
+   * One FGSM step on image `image` (an id from setImage) and everything the page shows about it.
+   * `label` null = untargeted against the model's own prediction; `gain` is perturbationToRgba's. Also checks whether the adversarial
    * image keeps its prediction once rounded to 8 bits, as a PNG would store it. With `noise`, the
    * same ε of random ±ε noise instead (a fixed pattern for each image, so that only ε changes it):
    * its picture and the model's reading of it. With `terms`, the gradient and its sign as pictures.
@@ -214,15 +240,16 @@ const handlers = {
    * returning to the event loop between steps, so that an abort stops it; the result is then the
    * last step's, with `cancelled: true`.
    */
-  async attack({ model: key, pixels, eps, label = null, targeted = false, gain = 1, noise = false, terms = false, method = null }, progress, signal) {
-    const m = get(key);
+  async attack({ image, eps, label = null, targeted = false, gain = 1, noise = false, terms = false, method = null }, progress, signal) {
+    const held = heldImage(image);
+    const { model: m, session, pixels: x } = held;
     const [, channels, height, width] = m.inputShape;
-    const x = asPixels(pixels);
     const started = performance.now();
-    // The image's session keeps its clean prediction and its gradient: the next ε on the same
-    // image costs one forward pass.
-    const { session, fresh } = sessionFor(m, x);
+    // The session keeps the image's clean prediction and its gradient for each label: the next
+    // ε on the same image costs forward passes only.
+    const fresh = !method && !held.gradients.has(label ?? 'predicted');
     const step = method ? await runMethod(session, { ...attackOptions(method.method, eps, label, targeted), ...method }, progress, signal) : session.attack(attackOptions('fgsm', eps, label, targeted));
+    if (!method) held.gradients.add(label ?? 'predicted');
     const fgsmMs = performance.now() - started;
     let linf = 0;
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
@@ -270,13 +297,15 @@ const handlers = {
   },
 
   /**
-   * FGSM at each ε of `eps`, for the chart of prediction against ε. One gradient for all of them
-   * (the image's session keeps it), then one forward pass each. → {eps, predicted, reference,
-   * referenceProbs}: for each ε the predicted class and the probability of `reference` (the target
-   * when targeted, else the clean prediction).
+   * FGSM on image `image` (an id from setImage) at each ε of `eps`, for the chart of prediction
+   * against ε. One gradient for all of them (the image's session keeps it), then one forward pass
+   * each. → {eps, predicted, reference, referenceProbs}: for each ε the predicted class and the
+   * probability of `reference` (the target when targeted, else the clean prediction).
    */
-  sweep({ model: key, pixels, eps: list, label = null, targeted = false }) {
-    const { session } = sessionFor(get(key), asPixels(pixels));
+  sweep({ image, eps: list, label = null, targeted = false }) {
+    const held = heldImage(image);
+    const { session } = held;
+    held.gradients.add(label ?? 'predicted');
     const eps = Float32Array.from(list);
     const predicted = new Uint16Array(eps.length);
     const referenceProbs = new Float32Array(eps.length);
@@ -290,13 +319,16 @@ const handlers = {
   },
 
   /**
-   * FGSM on many images (concatenated CHW) at each of `epsilons`: one gradient per image, then one
-   * forward pass per ε. → {clean, adversarial}: the clean prediction of each image, and the
-   * adversarial prediction of image i at epsilons[j] in adversarial[i · epsilons.length + j].
-   * With `noise`, also `noisy`, laid out the same: the prediction after random ±ε noise instead
-   * (image i's pattern is seeded with `seed` + i, so a run is repeatable).
+   * One attack on many images (concatenated CHW) at each of `epsilons`. FGSM (the default) takes
+   * one gradient per image, then one forward pass per ε; `method` with its `steps` (and `alpha`,
+   * `momentum`; absent ones take the core's defaults, as the CLI's do) runs another attack of the
+   * core instead. → {clean, adversarial}: the clean prediction of each image, and the adversarial
+   * prediction of image i at epsilons[j] in adversarial[i · epsilons.length + j]. With `noise`,
+   * also `noisy`, laid out the same: the prediction after random ±ε noise instead. Image i's random
+   * draws (PGD's start, the noise) are seeded with `seed` + i, so a run is repeatable and equals
+   * `fgsm eval`'s, which seeds digit n (counting from 1) with n.
    */
-  attackMany({ model: key, images, epsilons, label = null, targeted = false, noise = false, seed = 1 }) {
+  attackMany({ model: key, images, epsilons, label = null, targeted = false, noise = false, seed = 1, method = 'fgsm', steps, alpha, momentum }) {
     const m = get(key);
     const size = m.inputShape.reduce((a, b) => a * b, 1);
     const all = asPixels(images);
@@ -305,13 +337,14 @@ const handlers = {
     const clean = new Uint16Array(n);
     const adversarial = new Uint16Array(n * epsilons.length);
     const noisy = noise ? new Uint16Array(n * epsilons.length) : null;
+    const extra = Object.fromEntries(Object.entries({ steps, alpha, momentum }).filter(([, v]) => v !== undefined && v !== null));
     for (let i = 0; i < n; i++) {
-      // A session of its own for each image, freed at once: the slider's session stays as it is.
+      // A session of its own for each image, freed at once: the images the page set stay as they are.
       const session = m.session(all.subarray(i * size, (i + 1) * size));
       try {
         clean[i] = session.prediction;
         epsilons.forEach((eps, j) => {
-          adversarial[i * epsilons.length + j] = argmax(session.attack(attackOptions('fgsm', eps, label, targeted)).probs);
+          adversarial[i * epsilons.length + j] = argmax(session.attack({ ...attackOptions(method, eps, label, targeted), ...extra, seed: seed + i }).probs);
           if (noisy) noisy[i * epsilons.length + j] = argmax(session.attack({ method: 'noise', eps, seed: seed + i }).probs);
         });
       } finally {
@@ -362,20 +395,32 @@ function attackOptions(method, eps, label, targeted) {
   return targeted ? { method, eps, target: label } : { method, eps, label };
 }
 
-/** For each model, the session of the image it last attacked. */
-const sessions = new WeakMap();
+/** The images the page has set (setImage), by id: {key, model, slot, session, pixels, gradients}. */
+const images = new Map();
+let imagesSet = 0;
+/** Why recent images were freed, by id, so that a request naming one says why (the last 100). */
+const freedImages = new Map();
+/** Part of every image id: an id from a worker that has since been replaced is unknown here. */
+const WORKER_TAG = Math.random().toString(36).slice(2, 8);
 
-/**
- * The session of image `x` on model `m`, reused while the page keeps sending the same image, and
- * whether it is new (then its first attack takes a gradient; later ones cost one forward pass).
- */
-function sessionFor(m, x) {
-  const held = sessions.get(m);
-  if (held && held.pixels.length === x.length && held.pixels.every((v, i) => v === x[i])) return { session: held.session, fresh: false };
-  held?.session.free();
-  const session = m.session(x);
-  sessions.set(m, { pixels: x.slice(), session });
-  return { session, fresh: true };
+/** Frees every image for which `which(held, id)` holds, remembering `why` for its id. */
+function freeImages(which, why) {
+  for (const [id, held] of images) {
+    if (!which(held, id)) continue;
+    held.session.free();
+    images.delete(id);
+    freedImages.set(id, why);
+    if (freedImages.size > 100) freedImages.delete(freedImages.keys().next().value);
+  }
+}
+
+/** The image set under `id`, or an error that says why there is none. */
+function heldImage(id) {
+  const held = images.get(id);
+  if (held) return held;
+  if (id === undefined || id === null) throw new Error('no image was named: set one first (setImage) and pass its id as `image`');
+  const why = freedImages.get(id);
+  throw new Error(why ? `the image ${id} is no longer held by the engine: ${why}` : `the engine holds no image ${id} (it was never set here, or was set in an engine that has since been restarted)`);
 }
 
 /**

@@ -17,10 +17,37 @@ const MODELS = ['mnist', 'mnist-softmax', 'mnist-adversarial'];
 const FGSM_BIN = join(REPO, 'target', 'debug', 'fgsm');
 
 /** `fgsm eval … --json` for one model. */
-function cliEval(model, { methods, eps, limit }) {
+function cliEval(model, { methods, eps, limit, steps }) {
   assert.ok(existsSync(FGSM_BIN), `${FGSM_BIN} is missing: build it with cargo test --features cli (./build.sh test does)`);
   const args = ['eval', '--model', `models/${model}/model.onnx`, '--method', methods.join(','), '--eps', eps.join(','), '--limit', String(limit), '--json'];
+  if (steps) args.push('--steps', String(steps));
   return JSON.parse(execFileSync(FGSM_BIN, args, { cwd: REPO, encoding: 'utf8' }));
+}
+
+/**
+ * In the page: the robustness chart's own run (ui/robustness-run.js through the worker's
+ * attackMany, as the widget calls it) over the first `limit` digits for FGSM and noise and the
+ * first `pgdDigits` for PGD with the chart's PGD settings. → its figures.
+ */
+async function inPageRobustness({ folder, limit, eps, pgdDigits, pgdEps }) {
+  const { WorkerClient } = await import('/ui/worker-client.js');
+  const { TestDigits } = await import('/ui/test-digits.js');
+  const { measureRobustness, PGD_RUN } = await import('/ui/robustness-run.js');
+  const base = new URL(folder, location.href);
+  const card = await (await fetch(new URL('model.json', base))).json();
+  const bytes = new Uint8Array(await (await fetch(new URL(card.test_digits.file, base))).arrayBuffer());
+  const all = new TestDigits(bytes, card.test_digits.count);
+  const digits = { side: all.side, count: limit, pixels: (i) => all.pixels(i), label: (i) => all.label(i) };
+  const client = new WorkerClient(() => new Worker('/worker.js', { type: 'module' }));
+  try {
+    await client.call('init', { pkg: new URL('/pkg/', location.href).href });
+    await client.call('load', { key: 'm', url: new URL(card.file ?? 'model.onnx', base).href });
+    const call = (op, args, options) => client.call(op, { ...args, model: 'm' }, options);
+    const r = await measureRobustness(call, digits, eps, { pgd: { ...PGD_RUN, digits: pgdDigits, epsilons: pgdEps } });
+    return { ...r, PGD_RUN };
+  } finally {
+    client.call('unload', { key: 'm' }).catch(() => {});
+  }
 }
 
 /**
@@ -101,6 +128,28 @@ describe('CLI and browser agree; every MNIST model loads from its card', () => {
         }
         console.log(`# ${model}: ${run.methods.map((m) => `${m} ${cli.error[m].map((e) => (100 * e).toFixed(1)).join('/')} %`).join(', ')} at ε ${run.eps.join('/')} on ${run.limit} digits, CLI = browser`);
       }
+    });
+  }
+
+  for (const model of MODELS) {
+    test(`${model}: the robustness chart's own run (FGSM, noise on 100 digits; PGD as the chart runs it, on 10) equals fgsm eval --json`, async () => {
+      const eps = [0, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5];
+      const pgdEps = eps.slice(1);
+      const r = await page.evaluate(inPageRobustness, { folder: `/models/${model}/`, limit: 100, eps, pgdDigits: 10, pgdEps });
+      const cli = cliEval(model, { methods: ['fgsm', 'noise'], eps, limit: 100 });
+      assert.equal(r.accuracy, cli.clean_accuracy, `${model}: clean accuracy`);
+      assert.deepEqual(r.error, cli.error.fgsm, `${model}: FGSM, page vs CLI`);
+      assert.deepEqual(r.noiseError, cli.error.noise, `${model}: noise, page vs CLI`);
+      // The chart's PGD: its steps and seed, α left to the core's default, as the CLI's.
+      const pgdCli = cliEval(model, { methods: ['pgd'], eps: pgdEps, limit: 10, steps: r.PGD_RUN.steps });
+      assert.equal(pgdCli.params[0].steps, r.pgd.steps);
+      assert.equal(pgdCli.params[0].seed, r.PGD_RUN.seed);
+      assert.equal(r.pgd.accuracy, pgdCli.clean_accuracy, `${model}: clean accuracy of PGD's digits`);
+      assert.deepEqual(r.pgd.error, pgdCli.error.pgd, `${model}: PGD, page vs CLI`);
+      console.log(
+        `# ${model}: the page's robustness run = fgsm eval: FGSM ${cli.error.fgsm.map((e) => (100 * e).toFixed(0)).join('/')} %, ` +
+          `noise ${cli.error.noise.map((e) => (100 * e).toFixed(0)).join('/')} % (100 digits), PGD ${r.PGD_RUN.steps} steps ${pgdCli.error.pgd.map((e) => (100 * e).toFixed(0)).join('/')} % (10 digits) at ε ${eps.join('/')}`,
+      );
     });
   }
 

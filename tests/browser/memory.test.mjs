@@ -48,16 +48,22 @@ test('1,000 attacks on MNIST digits leave the wasm memory flat', async () => {
     await client.call('load', { key: 'mnist', url });
     const memory = async () => (await client.call('memory')).bytes;
     const start = await memory();
-    const attack = (i) =>
-      client.call('attack', { model: 'mnist', pixels: digits.pixels(i % digits.count), eps: 0.05 + (i % 10) * 0.03, noise: true, terms: true });
+    // Each a new image in the same slot, as a reader stepping through the digits: the slot's
+    // previous image (its session) is freed when the next is set.
+    const attack = async (i) => {
+      const { image } = await client.call('setImage', { model: 'mnist', slot: 'memory', pixels: digits.pixels(i % digits.count) });
+      return client.call('attack', { image, eps: 0.05 + (i % 10) * 0.03, noise: true, terms: true });
+    };
     for (let i = 0; i < 100; i++) await attack(i);
     const warm = await memory();
     for (let i = 100; i < 1000; i++) await attack(i);
-    return { start, warm, end: await memory(), models: (await client.call('memory')).models };
+    const { models, images } = await client.call('memory');
+    return { start, warm, end: await memory(), models, images };
   });
   console.log(`# wasm memory: ${mb(r.start)} with MNIST loaded, ${mb(r.warm)} after 100 attacks, ${mb(r.end)} after 1,000 (growth after warm-up ${mb(r.end - r.warm)})`);
   assert.ok(r.end - r.warm <= CEILING, `growth over 900 attacks: ${mb(r.end - r.warm)}`);
   assert.equal(r.models, 1);
+  assert.equal(r.images, 1, 'one image held: each new one freed the one before');
 });
 
 test('20 load/free cycles and 20 replacements of a model leave the wasm memory flat', async () => {

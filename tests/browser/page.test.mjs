@@ -87,24 +87,23 @@ test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   assert.match(await text(page, '#model-card'), /mnist-cnn/);
   await page.waitForSelector('#live[data-state="done"]', { timeout: 120_000 });
   assert.equal(await page.isHidden('#measured'), true, 'no second set of figures beside the live ones');
-  assert.deepEqual(await page.$$eval('#live-figures thead th', (ths) => ths.map((th) => th.textContent)), ['', 'measured here']);
-  const rows = await page.$$eval('#live-figures tbody tr', (trs) =>
-    trs.map((tr) => [tr.querySelector('th').textContent, ...[...tr.querySelectorAll('td')].map((td) => Number(td.dataset.value))]),
+  // The table under the chart: a row per ε, a column per attack, each naming its sample.
+  assert.deepEqual(await page.$$eval('#live-figures thead th', (ths) => ths.map((th) => th.textContent)), ['ε', 'FGSM (500 digits)', 'PGD (first 100)', 'noise (500 digits)']);
+  assert.match(await text(page, '#live-figures caption'), /first 100 digits only: 10 steps of α = \(4\/3\)·ε\/10 from a random start/);
+  const rows = Object.fromEntries(
+    await page.$$eval('#live-figures tbody tr', (trs) => trs.map((tr) => [tr.dataset.eps, [...tr.querySelectorAll('td')].map((td) => (td.dataset.value === undefined ? null : Number(td.dataset.value)))])),
   );
   const pytorch = MNIST_CARD.metrics.test_digits;
-  const figures = rows.filter(([name]) => /^FGSM error/.test(name)).map(([name, here]) => [name, here, pytorch.fgsm_error[name.match(/ε = ([\d.]+)/)[1]]]);
-  figures.push(['Accuracy on clean digits', rows.find(([name]) => /clean/.test(name))[1], pytorch.clean_accuracy]);
+  const figures = Object.entries(pytorch.fgsm_error).map(([eps, reference]) => [`FGSM error at ε = ${eps}`, rows[eps][0], reference]);
+  figures.push(['Error on clean digits', rows['0'][0], 1 - pytorch.clean_accuracy]);
   assert.equal(figures.length, 3, JSON.stringify(rows));
   for (const [name, here, reference] of figures) {
     assert.ok(Math.abs(here - reference) <= 0.004, `${name}: ${here} here, ${reference} in PyTorch`);
   }
   // Random ±ε noise of the same size barely hurts: far below FGSM's error at each ε.
-  const noise = rows.filter(([name]) => /noise/.test(name));
-  assert.equal(noise.length, 2, JSON.stringify(rows));
-  for (const [name, here] of noise) {
-    const eps = name.match(/ε = ([\d.]+)/)[1];
-    const fgsm = figures.find(([n]) => n === `FGSM error at ε = ${eps}`)[1];
-    assert.ok(here < fgsm / 2, `${name}: ${here}, FGSM ${fgsm}`);
+  for (const eps of Object.keys(pytorch.fgsm_error)) {
+    const [fgsm, , noise] = rows[eps];
+    assert.ok(noise < fgsm / 2, `noise at ε = ${eps}: ${noise}, FGSM ${fgsm}`);
   }
 
   // Targeted: pull the digit towards a chosen class, picked by typing in the searchable list.

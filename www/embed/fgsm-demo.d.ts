@@ -14,8 +14,11 @@ export type FgsmPanel =
   | 'terms' // x, ∇ₓJ, sign(∇ₓJ), ε·sign(∇ₓJ), x′ each as an image; pointing at one explains it
   | 'sweep' // the prediction at every ε; clicking or dragging sets ε
   | 'bars' // top-5 probabilities of both images, loss, L∞ and the 8-bit PNG check
-  | 'robustness' // error against ε over the 500 shipped held-out digits: FGSM and random noise, measured live
+  | 'robustness' // error against ε over the 500 shipped held-out digits: FGSM, PGD (on the first 100) and random noise, measured live, with a table
   | 'card'; // a closed "Details": the numbers of the attack, the model card and the speed
+
+/** An attack method, as the `method` attribute names it. */
+export type FgsmMethod = 'fgsm' | 'fgm' | 'bim' | 'pgd' | 'mi-fgsm' | 'noise';
 
 /** The detail of the `fgsm-result` event: what the reader sees now. */
 export interface FgsmResultDetail {
@@ -41,6 +44,10 @@ export interface FgsmResultDetail {
   image: string | null;
   /** Which input the model takes. */
   kind: 'digits' | 'photo';
+  /** The attack method shown. */
+  method: FgsmMethod;
+  /** The parameters the method takes, as set (alpha only when set; absent, it follows ε). */
+  methodParams: { steps?: number; alpha?: number; momentum?: number; seed?: number };
 }
 
 export interface FgsmDemoElement extends HTMLElement {
@@ -57,6 +64,16 @@ export interface FgsmDemoElement extends HTMLElement {
   target: string;
   /** Magnification of the perturbation picture: a number, or "fit" (±ε fills the grey range; the default). */
   gain: string;
+  /** The attack method (default "fgsm"); an iterative one shows its progress, a Cancel button and its loss per step. */
+  method: FgsmMethod | '';
+  /** Steps of bim, pgd, mi-fgsm (default "10"). */
+  steps: string;
+  /** Step size α of bim, pgd, mi-fgsm; "" = auto, which follows ε. */
+  alpha: string;
+  /** Momentum μ of mi-fgsm (default "1"). */
+  momentum: string;
+  /** Seed of pgd's random start and of the noise (default "0"): the same seed repeats a run. */
+  seed: string;
   /** Comma list of FgsmPanel names. Default "input,triptych,bars,controls". */
   panels: string;
   /** The folder with pkg/ and models/. Default: the site root above embed/fgsm-demo.js. */

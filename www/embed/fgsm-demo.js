@@ -11,6 +11,8 @@
 //   eps      0.25 or 2/255
 //   target   a class number or exact class name; absent or empty = untargeted
 //   gain     magnification of the perturbation picture (a number, or "fit": ±ε fills the grey range)
+//   method   fgsm (default) | fgm | bim | pgd | mi-fgsm | noise, with the parameters it takes:
+//            steps, alpha (absent = auto, following ε), momentum, seed
 //   panels   comma list: picker, input, draw, upload, controls, triptych, noise, terms, sweep, bars,
 //            robustness, card (default input,triptych,bars,controls)
 //   assets   the URL of the folder with pkg/ and models/ (default: the site root above this file)
@@ -23,7 +25,9 @@ import { LEAD } from '../ui/models.js';
 
 const STYLESHEET = new URL('../ui/widget.css', import.meta.url).href;
 const SITE = new URL('../', import.meta.url).href;
-const ATTRIBUTES = ['model', 'image', 'eps', 'target', 'gain', 'panels', 'assets', 'loading'];
+/** The attack method and its parameters (see ui/method.js). */
+const METHOD_ATTRIBUTES = ['method', 'steps', 'alpha', 'momentum', 'seed'];
+const ATTRIBUTES = ['model', 'image', 'eps', 'target', 'gain', ...METHOD_ATTRIBUTES, 'panels', 'assets', 'loading'];
 
 export class FgsmDemo extends HTMLElement {
   static observedAttributes = ATTRIBUTES;
@@ -143,6 +147,8 @@ export class FgsmDemo extends HTMLElement {
       case 'loading':
         if (value === 'eager' && this.#connected) this.start();
         break;
+      default:
+        if (METHOD_ATTRIBUTES.includes(name)) view.setMethodOption(name, value);
     }
   }
 
@@ -208,8 +214,8 @@ export class FgsmDemo extends HTMLElement {
   }
 }
 
-// model, image, eps, target, gain: string properties that mirror their attributes.
-for (const name of ['model', 'image', 'eps', 'target', 'gain']) {
+// model, image, eps, target, gain and the method's: string properties that mirror their attributes.
+for (const name of ['model', 'image', 'eps', 'target', 'gain', ...METHOD_ATTRIBUTES]) {
   Object.defineProperty(FgsmDemo.prototype, name, {
     get() {
       return this.getAttribute(name) ?? '';

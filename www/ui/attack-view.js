@@ -16,8 +16,6 @@ export async function runAttack(v) {
   const eps = state.eps[v.kind()];
   const about = { model: state.model, key: state.imageKey, image: state.image, eps, target: state.target, trueLabel: state.trueLabel };
   const args = {
-    model: state.model.key,
-    pixels: state.pixels,
     eps,
     label: state.target,
     targeted: state.target !== null,
@@ -31,7 +29,10 @@ export async function runAttack(v) {
   const { controller, options } = startRun(v, args.method, v.fmtEps(eps));
   v.attacking++;
   try {
-    const r = await v.lanes.attack('attack', args, options);
+    // The image was set in the worker once (DemoView.setImage); the attack names it.
+    const held = await v.workerImageId();
+    if (!held) return; // a newer image replaced it: its own attack follows
+    const r = await v.lanes.attack('attack', { ...args, image: held.image }, options);
     // A result for an image or model that has since been replaced (or cleared) is not shown, nor
     // one that a newer attack cut short.
     if (r === STALE || controller?.signal.reason === 'superseded' || about.key !== state.imageKey || about.model !== state.model) return;

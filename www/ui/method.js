@@ -20,6 +20,52 @@ export function initialMethod() {
 }
 
 /**
+ * The parameters a reader can set, with what each accepts; `empty`: the value of an empty field
+ * (α: null, "auto", which follows ε). The page's fields, the widget's attributes and the address
+ * all read them through parseParam.
+ */
+export const PARAMS = {
+  steps: { name: 'Steps', integer: true, min: 1, max: 1000 },
+  alpha: { name: 'α', min: Number.MIN_VALUE, empty: null },
+  momentum: { name: 'μ', min: 0 },
+  seed: { name: 'Seed', integer: true, min: 0, max: Number.MAX_SAFE_INTEGER },
+};
+
+/** A parameter's text → {value} or {error: a sentence for the reader}. */
+export function parseParam(key, text) {
+  const p = PARAMS[key];
+  const trimmed = String(text ?? '').trim();
+  if (trimmed === '' && 'empty' in p) return { value: p.empty };
+  const value = Number(trimmed);
+  const max = p.max ?? Infinity;
+  if (trimmed === '' || !Number.isFinite(value) || value < p.min || value > max || (p.integer && !Number.isInteger(value))) {
+    const range = max === Infinity ? `${p.min === Number.MIN_VALUE ? 'above 0' : `${p.min} or more`}` : `${p.min} to ${max}`;
+    return { error: `${p.name} must be ${p.integer ? 'a whole number' : 'a number'} ${range}; “${trimmed}” is not.` };
+  }
+  return { value };
+}
+
+/** A method's name as the address and the attributes write it → {value} or {error}. */
+export function parseMethodName(text) {
+  const name = String(text ?? '').trim().toLowerCase() || 'fgsm';
+  if (Object.hasOwn(METHODS, name)) return { value: name };
+  return { error: `There is no attack method “${text}”: the methods are ${Object.keys(METHODS).join(', ')}.` };
+}
+
+/**
+ * The parameters that `state` (what the reader set) gives its method, as text for the address and
+ * the fgsm-result event: those the method takes, α only when the reader set it (else it follows ε).
+ */
+export function methodParams(state) {
+  const params = {};
+  for (const key of METHODS[state.method].params) {
+    if (key === 'alpha' && state.alpha === null) continue;
+    params[key] = state[key];
+  }
+  return params;
+}
+
+/**
  * The step size α used when the reader leaves it empty: 2.5·ε/steps for BIM and PGD (Madry et
  * al.'s choice, so that the steps can cross the ball and back), ε/steps for MI-FGSM (Dong et al.).
  */
@@ -53,27 +99,19 @@ export function setupMethod(v) {
     showMethod(v);
     v.runAttack();
   });
-  const number = (id, key, { integer = false, min = 0, max = Infinity, empty = undefined } = {}) =>
-    $(id).addEventListener('change', (e) => {
-      const text = e.target.value.trim();
-      if (text === '' && empty !== undefined) v.state.method[key] = empty;
-      else {
-        const value = Number(text);
-        if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-          const range = max === Infinity ? `${min} or more` : `${min} to ${max}`;
-          v.alerts.show(`${key === 'alpha' ? 'α' : key === 'momentum' ? 'μ' : key[0].toUpperCase() + key.slice(1)} must be ${integer ? 'a whole number ' : 'a number '}${range}; “${text}” is not.`);
-          e.target.value = v.state.method[key] ?? '';
-          return;
-        }
-        v.state.method[key] = value;
+  for (const key of Object.keys(PARAMS)) {
+    $(key).addEventListener('change', (e) => {
+      const { value, error } = parseParam(key, e.target.value);
+      if (error) {
+        v.alerts.show(error);
+        e.target.value = v.state.method[key] ?? '';
+        return;
       }
+      v.state.method[key] = value;
       showMethod(v);
       v.runAttack();
     });
-  number('steps', 'steps', { integer: true, min: 1, max: 1000 });
-  number('alpha', 'alpha', { min: Number.MIN_VALUE, empty: null });
-  number('momentum', 'momentum', {});
-  number('seed', 'seed', { integer: true, max: Number.MAX_SAFE_INTEGER });
+  }
   $('method-cancel').addEventListener('click', () => v.methodRun?.abort('cancel'));
   showMethod(v);
 }
@@ -84,6 +122,8 @@ export function showMethod(v) {
   const s = v.state.method;
   const m = METHODS[s.method];
   $('method').value = s.method;
+  // The fields show what is set (an attribute or the address may have set it), except the one being edited.
+  for (const key of Object.keys(PARAMS)) if (v.root.activeElement !== $(key)) $(key).value = s[key] ?? '';
   $('method-params').hidden = m.params.length === 0;
   for (const label of $('method-params').querySelectorAll('label[data-param]')) label.hidden = !m.params.includes(label.dataset.param);
   const eps = v.state.model ? v.state.eps[v.kind()] : 0;

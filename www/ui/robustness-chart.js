@@ -1,6 +1,7 @@
-// A line chart of error rate against ε (measured in the browser): FGSM as a solid line, random
-// ±ε noise as a dashed one, reference points (measured elsewhere, e.g. by PyTorch) as rings, and
-// the slider's ε as a dotted line. Axis titles say what is plotted.
+// A line chart of error rate against ε (measured in the browser): FGSM as a solid line, PGD as a
+// solid line with square marks, random ±ε noise as a dashed one, reference points (measured
+// elsewhere, e.g. by PyTorch) as rings, and the slider's ε as a dotted line. Axis titles say what
+// is plotted.
 import { prepareChartCanvas, drawGrid } from './chart-canvas.js';
 
 const PAD = { left: 52, right: 10, top: 10, bottom: 36 };
@@ -9,7 +10,7 @@ export class RobustnessChart {
   #canvas;
   #ctx;
   #max;
-  #curve = null; // {eps: number[], error: number[], noiseError?: number[]}
+  #curve = null; // {eps: number[], error: number[], noiseError?: number[], pgd?: {eps: number[], error: (number|null)[]}}
   #reference = []; // [{eps, error}]
   #eps = 0;
 
@@ -52,23 +53,26 @@ export class RobustnessChart {
     ctx.restore();
 
     const curve = this.#curve;
-    const line = (values, style, dash) => {
+    const line = (eps, values, style, dash, square = false) => {
+      const points = eps.map((e, i) => [e, values[i]]).filter(([, v]) => v !== null && v !== undefined);
       ctx.strokeStyle = style;
       ctx.fillStyle = style;
       ctx.lineWidth = 2;
       ctx.setLineDash(dash);
       ctx.beginPath();
-      curve.eps.forEach((e, i) => (i ? ctx.lineTo(x(e), y(values[i])) : ctx.moveTo(x(e), y(values[i]))));
+      points.forEach(([e, v], i) => (i ? ctx.lineTo(x(e), y(v)) : ctx.moveTo(x(e), y(v))));
       ctx.stroke();
       ctx.setLineDash([]);
-      curve.eps.forEach((e, i) => {
+      for (const [e, v] of points) {
         ctx.beginPath();
-        ctx.arc(x(e), y(values[i]), 2.5, 0, 2 * Math.PI);
+        if (square) ctx.rect(x(e) - 3, y(v) - 3, 6, 6);
+        else ctx.arc(x(e), y(v), 2.5, 0, 2 * Math.PI);
         ctx.fill();
-      });
+      }
     };
-    if (curve?.noiseError) line(curve.noiseError, colour('--noise', '#59616c'), [5, 4]);
-    if (curve) line(curve.error, colour('--fooled', '#b42318'), []);
+    if (curve?.noiseError) line(curve.eps, curve.noiseError, colour('--noise', '#59616c'), [5, 4]);
+    if (curve) line(curve.eps, curve.error, colour('--fooled', '#b42318'), []);
+    if (curve?.pgd) line(curve.pgd.eps, curve.pgd.error, colour('--pgd', '#5b2a86'), [], true);
     ctx.strokeStyle = colour('--ink', '#222');
     ctx.lineWidth = 1.5;
     for (const point of this.#reference) {

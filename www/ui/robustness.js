@@ -1,11 +1,20 @@
-// The robustness panel: error against ε over the shipped held-out digits, measured here for FGSM
-// and for random ±ε noise. One set of figures: those measured here (the model card's, measured by
-// PyTorch when the model was made, stay in the details).
-import { measureRobustness } from './robustness-run.js';
+// The robustness panel: error against ε over the shipped held-out digits, measured here for FGSM,
+// PGD and random ±ε noise, as a chart and as a table under it. One set of figures: those measured
+// here (the model card's, measured by PyTorch when the model was made, stay in the details).
+import { measureRobustness, PGD_RUN } from './robustness-run.js';
 import { SCALES } from './eps-scale.js';
 import { percent } from './format.js';
 
-/** FGSM and noise error against ε over all test digits, in the worker, between the reader's own requests. */
+/** The ε of the table's rows (each also a point of the chart): the README's, and the slider's end. */
+const TABLE_EPS = [0, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5];
+
+/** Rounds ε to the thousandth, so that lists of ε compare and look up by value. */
+const round = (e) => Math.round(e * 1000) / 1000;
+
+/**
+ * FGSM and noise error against ε over all test digits, then PGD over the first PGD_RUN.digits, in
+ * the worker, between the reader's own requests.
+ */
 export async function runRobustness(v) {
   const { state, $ } = v;
   const token = v.tokens.begin('robustness');
@@ -13,63 +22,116 @@ export async function runRobustness(v) {
   const model = state.model;
   $('live').hidden = !digits || model.kind !== 'digits' || !v.has('robustness');
   if ($('live').hidden) return;
-  const metrics = model.card?.metrics;
   const max = SCALES.digits.max;
-  const cardEps = Object.keys(metrics?.fgsm_error ?? {}).map(Number).filter((e) => e > 0 && e <= max);
   const grid = Array.from({ length: 11 }, (_, i) => (i * max) / 10);
-  const epsilons = [...new Set([...grid, ...cardEps].map((e) => Math.round(e * 1000) / 1000))].sort((a, b) => a - b);
+  const epsilons = [...new Set([...grid, ...TABLE_EPS].filter((e) => e <= max).map(round))].sort((a, b) => a - b);
+  const pgdEps = TABLE_EPS.filter((e) => e > 0 && e <= max);
+  const pgd = { ...PGD_RUN, digits: Math.min(PGD_RUN.digits, digits.count), epsilons: pgdEps };
 
   $('live-title').textContent = `Error against ε on the ${digits.count} shipped test digits, measured here, in your browser`;
   const caveat = model.custom ? ' These digits are MNIST’s: the figures mean something only if your model reads MNIST digits as 0–9.' : '';
-  $('live-figures').replaceChildren();
+  showTable(v, null, { epsilons, pgd });
   delete $('live').dataset.state;
+  delete $('live').dataset.pgd;
   v.robustnessChart.show(null);
   const started = performance.now();
+  let fgsmSecs = null;
   try {
     const call = (op, args, options) => v.engine.client.call(op, { ...args, model: model.key }, options);
     const r = await measureRobustness(call, digits, epsilons, {
+      pgd,
       onProgress: (partial) => {
         if (!token.current) return;
-        $('live-text').textContent = `Attacking every digit at ${epsilons.length} values of ε… ${partial.done} of ${partial.count}`;
-        v.robustnessChart.show({ eps: epsilons, error: partial.error, noiseError: partial.noiseError });
+        if (partial.done < partial.count) {
+          $('live-text').textContent = `Attacking every digit with FGSM and with noise at ${epsilons.length} values of ε… ${partial.done} of ${partial.count}`;
+        } else {
+          if (fgsmSecs === null) {
+            fgsmSecs = (performance.now() - started) / 1000;
+            $('live').dataset.state = 'done'; // FGSM and noise over every digit
+            $('live').dataset.pgd = 'running';
+          }
+          $('live-text').textContent =
+            `FGSM and noise: done in ${fgsmSecs.toFixed(1)} s. Now PGD, ${pgd.steps} steps at each of ${pgdEps.length} values of ε, ` +
+            `digit by digit… ${partial.pgd?.done ?? 0} of ${pgd.digits}`;
+        }
+        v.robustnessChart.show(curveOf(epsilons, partial));
+        showTable(v, partial, { epsilons, pgd });
       },
       cancelled: () => !token.current,
       pause: () => v.quiet(),
     });
     if (!r || !token.current) return;
     const secs = (performance.now() - started) / 1000;
-    const rows = [['Accuracy on clean digits', r.accuracy]];
-    for (const e of cardEps) rows.push([`FGSM error at ε = ${e}`, r.error[epsilons.indexOf(e)]]);
-    for (const e of cardEps) rows.push([`Random ±ε noise, error at ε = ${e}`, r.noiseError[epsilons.indexOf(e)]]);
-    $('live-figures').replaceChildren(figuresTable(rows));
-    v.robustnessChart.show({ eps: epsilons, error: r.error, noiseError: r.noiseError });
+    v.robustnessChart.show(curveOf(epsilons, r));
+    showTable(v, r, { epsilons, pgd });
+    const attacks = 2 * epsilons.length * r.count + pgdEps.length * r.pgd.count;
+    const passes = epsilons.length * r.count * 2 + r.count + pgdEps.length * r.pgd.count * (pgd.steps + 1);
     $('live-text').textContent =
-      `Solid line: share of the ${r.count} digits misread after one FGSM step at each ε (y = the model’s own prediction); ` +
-      `dashed: after random ±ε noise of the same size. ${(2 * epsilons.length * r.count).toLocaleString('en')} attacks in ${secs.toFixed(1)} s, here.${caveat}`;
+      `${attacks.toLocaleString('en')} attacks (${passes.toLocaleString('en')} passes through the network) in ${secs.toFixed(0)} s, here. ` +
+      `The model is attacked against its own answer, not the true label; a digit counts as misread when the model’s reading is not its true label.${caveat}`;
     $('live').dataset.state = 'done';
+    $('live').dataset.pgd = 'done';
   } catch (e) {
     if (token.current) $('live-text').textContent = `Could not measure: ${e.message}`;
   }
 }
 
-/** A table of [name, measured here] rows, as percentages. */
-function figuresTable(rows) {
-  const row = (cells, header = false) => {
-    const tr = document.createElement('tr');
-    cells.forEach((cell, i) => {
-      const td = document.createElement(header || i === 0 ? 'th' : 'td');
-      if (header || i === 0) td.scope = header ? 'col' : 'row';
-      td.textContent = typeof cell === 'number' ? percent(cell) : (cell ?? '');
-      if (typeof cell === 'number') td.dataset.value = String(cell);
-      tr.append(td);
-    });
-    return tr;
+/** The chart's curves from the figures so far; PGD's point at ε = 0 is its digits' clean error. */
+function curveOf(epsilons, r) {
+  const curve = { eps: epsilons, error: r.error, noiseError: r.noiseError };
+  if (r.pgd?.done) curve.pgd = { eps: [0, ...r.pgd.epsilons], error: [1 - r.pgd.accuracy, ...r.pgd.error] };
+  return curve;
+}
+
+/**
+ * The table under the chart: one row per ε of TABLE_EPS, a column per attack, each column's
+ * sample named in its header; the caption says how PGD was run.
+ */
+function showTable(v, r, { epsilons, pgd }) {
+  const table = v.$('live-figures');
+  const n = v.state.digits.count;
+  v.$('live-figures-caption').textContent =
+    `Digits misread, in %. FGSM and random ±ε noise: all ${n} test digits. PGD costs ${pgd.steps} gradient steps where FGSM costs one, ` +
+    `so it runs on the first ${pgd.digits} digits only: ${pgd.steps} steps of α = (4/3)·ε/${pgd.steps} from a random start within ε, ` +
+    `digit k seeded with k (as fgsm eval --method pgd --steps ${pgd.steps} --limit ${pgd.digits}).`;
+  const cell = (tag, text, { scope, value } = {}) => {
+    const c = document.createElement(tag);
+    c.textContent = text;
+    if (scope) c.scope = scope;
+    if (value !== undefined && value !== null) c.dataset.value = String(value);
+    return c;
   };
   const head = document.createElement('thead');
-  head.append(row(['', 'measured here'], true));
+  const top = document.createElement('tr');
+  top.append(
+    cell('th', 'ε', { scope: 'col' }),
+    cell('th', `FGSM (${n} digits)`, { scope: 'col' }),
+    cell('th', `PGD (first ${pgd.digits})`, { scope: 'col' }),
+    cell('th', `noise (${n} digits)`, { scope: 'col' }),
+  );
+  head.append(top);
   const body = document.createElement('tbody');
-  for (const [name, here] of rows) body.append(row([name, here]));
-  const fragment = document.createDocumentFragment();
-  fragment.append(head, body);
-  return fragment;
+  const shown = (p) => (p === null || p === undefined ? '…' : percent(p));
+  for (const eps of TABLE_EPS) {
+    const j = epsilons.indexOf(eps);
+    if (j < 0) continue;
+    // A column shows once its run is complete: partial figures are in the chart only.
+    const complete = r && r.done === r.count;
+    const pgdComplete = complete && r.pgd && r.pgd.done === r.pgd.count;
+    const fgsm = complete ? r.error[j] : null;
+    const noise = complete ? r.noiseError[j] : null;
+    const pgdError = !pgdComplete ? null : eps === 0 ? 1 - r.pgd.accuracy : r.pgd.error[pgd.epsilons.indexOf(eps)];
+    const tr = document.createElement('tr');
+    tr.dataset.eps = String(eps);
+    tr.append(
+      cell('th', eps === 0 ? '0 (clean)' : String(eps), { scope: 'row' }),
+      cell('td', shown(fgsm), { value: fgsm }),
+      cell('td', shown(pgdError), { value: pgdError }),
+      cell('td', shown(noise), { value: noise }),
+    );
+    body.append(tr);
+  }
+  table.querySelector('thead')?.remove();
+  table.querySelector('tbody')?.remove();
+  table.append(head, body);
 }

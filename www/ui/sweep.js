@@ -14,10 +14,12 @@ export async function runSweep(v) {
   const target = state.target;
   const acc = { eps: [], predicted: [], referenceProbs: [], reference: null, target, total: s.grid.length };
   try {
+    const held = await v.workerImageId();
+    if (!held || !token.current) return;
     for (let i = 0; i < s.grid.length; i += s.chunk) {
-      const args = { model: state.model.key, pixels: state.pixels, eps: s.grid.slice(i, i + s.chunk), label: target, targeted: target !== null };
+      const args = { image: held.image, eps: s.grid.slice(i, i + s.chunk), label: target, targeted: target !== null };
       const r = await v.lanes.sweep('sweep', args);
-      if (r === STALE || !token.current || key !== state.imageKey) return;
+      if (r === STALE || !token.current || key !== state.imageKey || !held.current()) return;
       acc.eps.push(...r.eps);
       acc.predicted.push(...r.predicted);
       acc.referenceProbs.push(...r.referenceProbs);

@@ -278,10 +278,10 @@ export const MARKUP = `
       <figure id="live" class="live" data-only="digits" data-panel="robustness" part="panel robustness" hidden>
         <figcaption><h3 id="live-title">Measured here, in your browser</h3>
           <p class="story">Not one picture but all the held-out digits: how often one FGSM step makes the network
-            misread them, against random ±ε noise of the same size.</p></figcaption>
-        <canvas id="robustness" class="robustness-chart" role="img" aria-labelledby="live-title"></canvas>
-        <p class="chart-legend"><span class="key key-fgsm"></span> FGSM <span class="key key-noise"></span> random ±ε noise <span class="key key-eps"></span> the slider’s ε</p>
-        <table id="live-figures" class="figures"></table>
+            misread them, how often PGD’s repeated small steps do, and how often random ±ε noise of the same size does.</p></figcaption>
+        <canvas id="robustness" class="robustness-chart" role="img" aria-labelledby="live-title" aria-describedby="live-text"></canvas>
+        <p class="chart-legend"><span class="key key-fgsm"></span> FGSM <span class="key key-pgd"></span> PGD <span class="key key-noise"></span> random ±ε noise <span class="key key-eps"></span> the slider’s ε</p>
+        <table id="live-figures" class="figures robustness-figures"><caption id="live-figures-caption"></caption></table>
         <p id="live-text" class="hint" aria-live="polite"></p>
       </figure>
     </section>

@@ -1,6 +1,8 @@
 // The standalone page's address: ?model=efficientnet-lite0#sample=coffee&eps=4/255&target=368 or
-// #digit=12&eps=0.25, so that a view can be shared. Translated to and from the widget's attributes
-// (model, image, eps, target). Pure functions (Node unit tests: tests/unit/).
+// #digit=12&eps=0.25&method=pgd&steps=20&seed=3, so that a view can be shared. Translated to and
+// from the widget's attributes (model, image, eps, target, method, steps, alpha, momentum, seed).
+// Pure functions (Node unit tests: tests/unit/).
+import { METHODS, PARAMS, parseParam } from './method.js';
 
 const NAME = /^[\w-]+$/;
 
@@ -31,15 +33,25 @@ export function parseAddress(search, hash) {
   if (eps && /^(\d*\.?\d+|\d+\/255)$/.test(eps)) view.eps = eps;
   const target = p.get('target');
   if (target && /^\d+$/.test(target)) view.target = target;
+  // The method, and of its parameters those it takes (each only when valid).
+  const method = p.get('method');
+  if (method && Object.hasOwn(METHODS, method)) {
+    view.method = method;
+    for (const key of METHODS[method].params) {
+      const text = p.get(key);
+      if (text !== null && text !== '' && !parseParam(key, text).error) view[key] = text;
+    }
+  }
   return view;
 }
 
 /**
  * What the page shows → its address. `view`: {model, defaultModel, kind ('digits' | 'photo'),
- * image (a digit index, a sample name, 'draw', or null for the reader's own picture), eps, target}.
+ * image (a digit index, a sample name, 'draw', or null for the reader's own picture), eps, target,
+ * method (absent: FGSM), methodParams ({steps, alpha, momentum, seed}, those the method takes)}.
  * @returns {{search: string, hash: string}}
  */
-export function formatAddress(search, { model, defaultModel, kind, image, eps, target }) {
+export function formatAddress(search, { model, defaultModel, kind, image, eps, target, method = 'fgsm', methodParams = {} }) {
   const query = new URLSearchParams(search);
   if (!model || model === defaultModel || !NAME.test(model)) query.delete('model');
   else query.set('model', model);
@@ -53,6 +65,13 @@ export function formatAddress(search, { model, defaultModel, kind, image, eps, t
     parts.push(`eps=${Math.round(eps * 255)}/255`);
   }
   if (target !== null && target !== undefined) parts.push(`target=${target}`);
+  if (method !== 'fgsm' && Object.hasOwn(METHODS, method)) {
+    parts.push(`method=${method}`);
+    for (const key of Object.keys(PARAMS)) {
+      const value = methodParams[key];
+      if (METHODS[method].params.includes(key) && value !== null && value !== undefined) parts.push(`${key}=${value}`);
+    }
+  }
   const rest = query.toString();
   return { search: rest ? `?${rest}` : '', hash: `#${parts.join('&')}` };
 }

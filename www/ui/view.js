@@ -7,6 +7,7 @@ import { StatusLine, Alerts } from './status.js';
 import { SweepChart } from './sweep-chart.js';
 import { RobustnessChart } from './robustness-chart.js';
 import { sharedEngine } from './engine.js';
+import { STALE } from './worker-client.js';
 import { MODELS, LEAD } from './models.js';
 import { POSTER } from './poster.js';
 import { cropFraction } from './crop.js';
@@ -16,7 +17,7 @@ import { setupDigits, selectTab, showTestDigit } from './digit-input.js';
 import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-panel.js';
 import { setupControls, configureGain, setEps, setTarget, resolveTarget, showTargetChip } from './controls.js';
 import { runAttack, setupTerms } from './attack-view.js';
-import { setupMethod, initialMethod } from './method.js';
+import { setupMethod, initialMethod, showMethod, parseMethodName, parseParam, methodParams } from './method.js';
 import { runSweep, showSweepPending } from './sweep.js';
 import { runRobustness } from './robustness.js';
 
@@ -35,6 +36,10 @@ export class DemoView {
     this.assets = assets;
     this.onResult = onResult;
     this.customKey = `custom:${++views}`;
+    /** The name under which the worker keeps this widget's image (one at a time). */
+    this.imageSlot = `view:${views}`;
+    /** The image last sent to the worker: {pixels, model, id (a promise of its id, or STALE)}. */
+    this.workerImage = null;
     const template = document.createElement('template');
     template.innerHTML = MARKUP;
     root.append(template.content);
@@ -223,6 +228,25 @@ export class DemoView {
     setTarget(this, resolveTarget(this, text));
   }
 
+  /**
+   * The method attributes: `method` (a name from METHODS; empty = FGSM) and its parameters `steps`,
+   * `alpha` (empty = auto, following ε), `momentum`, `seed` (empty = the default). A bad value is
+   * reported and leaves the setting as it was.
+   */
+  setMethodOption(name, text) {
+    const defaults = initialMethod();
+    const { value, error } =
+      name === 'method' ? parseMethodName(text) : text === null || text === '' ? { value: defaults[name] } : parseParam(name, text);
+    if (error) {
+      this.alerts.show(error);
+      return;
+    }
+    if (this.state.method[name] === value) return;
+    this.state.method[name] = value;
+    showMethod(this);
+    if (this.state.ready) this.runAttack();
+  }
+
   setGain(gain) {
     const value = gain === 'fit' || Number(gain) > 0 ? String(gain) : 'fit';
     if (gain && value !== String(gain)) this.alerts.show(`The gain “${gain}” is not a positive number (or “fit”).`);
@@ -243,7 +267,9 @@ export class DemoView {
     this.engine = sharedEngine(new URL('pkg/', this.assets).href);
     const client = this.engine.client;
     // Only the newest request of each kind runs: dragging the slider or drawing never queues old work.
-    this.lanes = { attack: client.lane(), sweep: client.lane(), centre: client.lane(), search: client.lane(), decode: client.lane() };
+    this.lanes = { attack: client.lane(), sweep: client.lane(), centre: client.lane(), search: client.lane(), decode: client.lane(), image: client.lane() };
+    // A new worker after a trap holds no image: the current one is set there again.
+    this.engine.onRestart(() => this.state.pixels && this.#sendImage({ again: true }));
     this.$('poster-text').textContent = 'Loading the demo…';
     fillPicker(this, this.modelSpec);
     // The engine's download shows while this widget waits for a model (not over an error).
@@ -364,6 +390,7 @@ export class DemoView {
     state.imageKey = key;
     state.image = image;
     state.sweep = null;
+    this.#sendImage();
     // Until the new results arrive, nothing may describe the previous picture.
     if (newImage && !key.startsWith('drawing:')) this.$('results').dataset.pending = 'true';
     showSweepPending(this);
@@ -373,6 +400,36 @@ export class DemoView {
 
   runAttack() {
     return runAttack(this);
+  }
+
+  /**
+   * Sets the current image (pixels, model) in the worker, once: attacks and sweeps then name it by
+   * its id, and a slider step sends no pixels. The worker frees this widget's previous image, so
+   * requests for it that are still waiting here are dropped first (they would name a freed image).
+   */
+  #sendImage({ again = false } = {}) {
+    const { state } = this;
+    const sent = this.workerImage;
+    if (!again && sent && sent.pixels === state.pixels && sent.model === state.model) return;
+    this.lanes.attack.drop();
+    this.lanes.sweep.drop();
+    const args = { model: state.model.key, slot: this.imageSlot, pixels: state.pixels };
+    const id = this.lanes.image('setImage', args).then((r) => (r === STALE ? STALE : r.image));
+    id.catch(() => {}); // reported by the attack that awaits it
+    this.workerImage = { pixels: state.pixels, model: state.model, id };
+  }
+
+  /**
+   * The current image as the worker holds it: {image (its id), current() (false once another
+   * image replaced it)}, or null when a newer image (or the current model's) replaces it.
+   */
+  async workerImageId() {
+    const sent = this.workerImage;
+    // An image set on another model (the model changed, its image is on its way) is not asked for.
+    if (!sent || sent.model !== this.state.model) return null;
+    const image = await sent.id;
+    const current = () => this.workerImage === sent;
+    return image === STALE || !current() ? null : { image, current };
   }
 
   /** The fgsm-result event's detail: what the reader sees now. */
@@ -393,6 +450,8 @@ export class DemoView {
       fooled,
       image,
       kind: m.kind,
+      method: this.state.method.method,
+      methodParams: methodParams(this.state.method),
     });
   }
 

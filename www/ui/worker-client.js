@@ -85,7 +85,9 @@ export class WorkerClient {
   /**
    * A lane: a function like `call` that keeps at most one request in flight and one waiting.
    * A new request replaces the waiting one, whose promise resolves to STALE; the one in flight
-   * still delivers its result, so a dragged slider shows progress rather than nothing.
+   * still delivers its result, so a dragged slider shows progress rather than nothing. Its
+   * `drop()` drops the waiting one: a request that names something about to be replaced in the
+   * worker (an image) must not reach it after the replacement.
    */
   lane() {
     let busy = false;
@@ -102,12 +104,18 @@ export class WorkerClient {
           pump();
         });
     };
-    return (op, args, options) =>
+    const send = (op, args, options) =>
       new Promise((resolve, reject) => {
         waiting?.resolve(STALE);
         waiting = { op, args, options, resolve, reject };
         pump();
       });
+    /** Drops the waiting request (it resolves to STALE); the one in flight still runs. */
+    send.drop = () => {
+      waiting?.resolve(STALE);
+      waiting = null;
+    };
+    return send;
   }
 
   #receive(message) {
