@@ -88,8 +88,8 @@ test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   await page.waitForSelector('#live[data-state="done"]', { timeout: 120_000 });
   assert.equal(await page.isHidden('#measured'), true, 'no second set of figures beside the live ones');
   // The table under the chart: a row per ε, a column per attack, each naming its sample.
-  assert.deepEqual(await page.$$eval('#live-figures thead th', (ths) => ths.map((th) => th.textContent)), ['ε', 'FGSM (500 digits)', 'PGD (first 100)', 'noise (500 digits)']);
-  assert.match(await text(page, '#live-figures caption'), /first 100 digits only: 10 steps of α = \(4\/3\)·ε\/10 from a random start/);
+  assert.deepEqual(await page.$$eval('#live-figures thead th', (ths) => ths.map((th) => th.textContent)), ['ε', 'FGSM 500 digits', 'PGD first 100', 'noise 500 digits']);
+  assert.match(await text(page, '#live-figures caption'), /first 100 digits only: 10 steps of α = \(4\/3\)·ε\/10 from a random start within ε, digit k seeded with k\./);
   const rows = Object.fromEntries(
     await page.$$eval('#live-figures tbody tr', (trs) => trs.map((tr) => [tr.dataset.eps, [...tr.querySelectorAll('td')].map((td) => (td.dataset.value === undefined ? null : Number(td.dataset.value)))])),
   );

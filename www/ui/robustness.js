@@ -90,13 +90,16 @@ function curveOf(epsilons, r) {
 function showTable(v, r, { epsilons, pgd }) {
   const table = v.$('live-figures');
   const n = v.state.digits.count;
+  // On PGD's digits alone the clean error differs from that of all digits: said, once known.
+  const pgdClean = r?.pgd && r.pgd.done === r.pgd.count ? 1 - r.pgd.accuracy : null;
   v.$('live-figures-caption').textContent =
-    `Digits misread, in %. FGSM and random ±ε noise: all ${n} test digits. PGD costs ${pgd.steps} gradient steps where FGSM costs one, ` +
-    `so it runs on the first ${pgd.digits} digits only: ${pgd.steps} steps of α = (4/3)·ε/${pgd.steps} from a random start within ε, ` +
-    `digit k seeded with k (as fgsm eval --method pgd --steps ${pgd.steps} --limit ${pgd.digits}).`;
-  const cell = (tag, text, { scope, value } = {}) => {
+    `Digits misread, in %. PGD takes ${pgd.steps} gradient steps where FGSM takes one, so it runs on the first ${pgd.digits} digits only: ` +
+    `${pgd.steps} steps of α = (4/3)·ε/${pgd.steps} from a random start within ε, digit k seeded with k.` +
+    (pgdClean === null ? '' : ` Before any attack the network misreads ${percent(pgdClean)} of those ${pgd.digits} digits, and ${percent(1 - r.accuracy)} of all ${n}.`);
+  const cell = (tag, text, { scope, value, sample } = {}) => {
     const c = document.createElement(tag);
     c.textContent = text;
+    if (sample) c.append(' ', Object.assign(document.createElement('span'), { className: 'sample', textContent: sample }));
     if (scope) c.scope = scope;
     if (value !== undefined && value !== null) c.dataset.value = String(value);
     return c;
@@ -105,9 +108,9 @@ function showTable(v, r, { epsilons, pgd }) {
   const top = document.createElement('tr');
   top.append(
     cell('th', 'ε', { scope: 'col' }),
-    cell('th', `FGSM (${n} digits)`, { scope: 'col' }),
-    cell('th', `PGD (first ${pgd.digits})`, { scope: 'col' }),
-    cell('th', `noise (${n} digits)`, { scope: 'col' }),
+    cell('th', 'FGSM', { scope: 'col', sample: `${n} digits` }),
+    cell('th', 'PGD', { scope: 'col', sample: `first ${pgd.digits}` }),
+    cell('th', 'noise', { scope: 'col', sample: `${n} digits` }),
   );
   head.append(top);
   const body = document.createElement('tbody');

@@ -280,7 +280,8 @@ export const MARKUP = `
           <p class="story">Not one picture but all the held-out digits: how often one FGSM step makes the network
             misread them, how often PGD’s repeated small steps do, and how often random ±ε noise of the same size does.</p></figcaption>
         <canvas id="robustness" class="robustness-chart" role="img" aria-labelledby="live-title" aria-describedby="live-text"></canvas>
-        <p class="chart-legend"><span class="key key-fgsm"></span> FGSM <span class="key key-pgd"></span> PGD <span class="key key-noise"></span> random ±ε noise <span class="key key-eps"></span> the slider’s ε</p>
+        <p class="chart-legend"><span class="legend-item"><span class="key key-fgsm"></span> FGSM</span> <span class="legend-item"><span class="key key-pgd"></span> PGD</span>
+          <span class="legend-item"><span class="key key-noise"></span> random ±ε noise</span> <span class="legend-item"><span class="key key-eps"></span> the slider’s ε</span></p>
         <table id="live-figures" class="figures robustness-figures"><caption id="live-figures-caption"></caption></table>
         <p id="live-text" class="hint" aria-live="polite"></p>
       </figure>
