@@ -162,14 +162,20 @@ impl Options {
         let (alpha, steps) = match method {
             Method::Fgsm | Method::Fgm => (eps, 1),
             Method::Noise => (eps, 0),
-            Method::Bim => {
-                let alpha = alpha.unwrap_or(match norm {
-                    Norm::Linf => 1.0 / 255.0,
-                    Norm::L2 => eps / 10.0,
-                });
-                let kurakin = (eps / alpha + 4.0).min(1.25 * eps / alpha);
-                (alpha, self.steps.unwrap_or((kurakin as usize).clamp(1, MAX_STEPS)))
-            }
+            // Kurakin et al. take α = 1/255 and min(ε/α + 4, 1.25·ε/α) steps. Given the steps
+            // alone, α comes from the same rule read the other way, 1.25·ε/steps, so that the
+            // steps can still reach the edge of the ball (1/255 would not, at MNIST's ε = 0.25).
+            Method::Bim => match (alpha, self.steps) {
+                (alpha, None) => {
+                    let alpha = alpha.unwrap_or(match norm {
+                        Norm::Linf => 1.0 / 255.0,
+                        Norm::L2 => eps / 10.0,
+                    });
+                    let kurakin = (eps / alpha + 4.0).min(1.25 * eps / alpha);
+                    (alpha, (kurakin as usize).clamp(1, MAX_STEPS))
+                }
+                (alpha, Some(steps)) => (alpha.unwrap_or(1.25 * eps / steps as f32), steps),
+            },
             Method::Pgd => {
                 let steps = self.steps.unwrap_or(40);
                 (alpha.unwrap_or(4.0 / 3.0 * eps / steps as f32), steps)

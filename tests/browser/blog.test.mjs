@@ -34,6 +34,13 @@ async function openArticle(options = { viewport: DESKTOP }) {
       const host = event.target.closest?.('fgsm-demo');
       window.fgsmResults.push({ id: host?.id ?? null, detail: JSON.parse(JSON.stringify(event.detail)) });
     });
+    // The operations the page asks of its worker, to count the robustness batches.
+    window.workerOps = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (message, ...rest) {
+      if (message?.op) window.workerOps.push({ op: message.op, method: message.args?.method ?? null, noise: !!message.args?.noise });
+      return post.call(this, message, ...rest);
+    };
   });
   await page.goto(`${env.url}blog/`);
   await page.waitForFunction(() => window.blogFigures?.toy && window.blogFigures?.dims);
@@ -281,6 +288,15 @@ test('the widget figures start when scrolled to, draw, emit fgsm-result and the 
   // Figure 9.
   await firstResult(page, 'demo-yours');
   await resultAfter(page, 'demo-yours', 'eps', '3/255', (d) => assert.ok(Math.abs(d.eps - 3 / 255) < 1e-6));
+
+  // Figures 2 and 6 show the same network's robustness: one measurement, shared, not two.
+  await page.waitForFunction(([a, b]) => [a, b].every((id) => document.getElementById(id).shadowRoot.querySelector('#live')?.dataset.pgd === 'done'), ['demo-noise', 'demo-robustness'], { timeout: 5 * SLOW });
+  const table = (id) => page.$eval(`#${id}`, (el) => [...el.shadowRoot.querySelectorAll('#live-figures td')].map((td) => td.textContent));
+  assert.deepEqual(await table('demo-robustness'), await table('demo-noise'), 'the same figures in both');
+  const batches = await page.evaluate(() => window.workerOps.filter((o) => o.op === 'attackMany'));
+  const digits = await page.evaluate(async () => (await (await fetch('/models/mnist/model.json')).json()).test_digits.count);
+  assert.equal(batches.filter((b) => b.noise).length, digits / 10, `one FGSM-and-noise run over the ${digits} digits, in batches of 10`);
+  assert.equal(batches.filter((b) => b.method === 'pgd').length, 100, 'one PGD run over the first 100 digits');
 
   // Every widget shows pictures (where its shadow root is open to look into).
   for (const id of WIDGETS) {

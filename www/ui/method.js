@@ -66,14 +66,6 @@ export function methodParams(state) {
 }
 
 /**
- * The step size α used when the reader leaves it empty: 2.5·ε/steps for BIM and PGD (Madry et
- * al.'s choice, so that the steps can cross the ball and back), ε/steps for MI-FGSM (Dong et al.).
- */
-export function defaultAlpha(method, eps, steps) {
-  return (method === 'mi-fgsm' ? 1 : 2.5) * eps / steps;
-}
-
-/**
  * The worker's `method` argument for the current choice at ε (the slider's L∞ ε), or null for
  * FGSM, which keeps its own fast path. FGM's L2 radius is ε·√n, the length of an FGSM step of ε,
  * so that both move the image by the same amount in total.
@@ -85,7 +77,9 @@ export function methodArgs(v, eps) {
   const args = { method: s.method, norm: m.norm };
   if (m.norm === 'l2') args.eps = eps * Math.sqrt(inputValues(v));
   if (m.params.includes('steps')) args.steps = s.steps;
-  if (m.params.includes('alpha')) args.alpha = s.alpha ?? defaultAlpha(s.method, eps, s.steps);
+  // An empty α is left to the core (src/attack/mod.rs), which sets it from ε and the steps as each
+  // method's paper does; the result says which α it used.
+  if (m.params.includes('alpha') && s.alpha !== null) args.alpha = s.alpha;
   if (m.params.includes('momentum')) args.momentum = s.momentum;
   if (m.params.includes('seed')) args.seed = s.seed;
   return args;
@@ -126,8 +120,8 @@ export function showMethod(v) {
   for (const key of Object.keys(PARAMS)) if (v.root.activeElement !== $(key)) $(key).value = s[key] ?? '';
   $('method-params').hidden = m.params.length === 0;
   for (const label of $('method-params').querySelectorAll('label[data-param]')) label.hidden = !m.params.includes(label.dataset.param);
-  const eps = v.state.model ? v.state.eps[v.kind()] : 0;
-  $('alpha').placeholder = m.params.includes('alpha') ? `auto: ${formatNumber(defaultAlpha(s.method, eps, s.steps))}` : 'auto';
+  // Until a run has said which α the core chose, "auto" (it follows ε and the steps).
+  $('alpha').placeholder = 'auto';
   const hints = {
     fgsm: 'One step of ε in every pixel, along the sign of the gradient (Goodfellow et al., 2015).',
     fgm: 'One step along the gradient itself, scaled to the length of an FGSM step of ε (ε·√n in L2); a pixel may then move by more than ε.',
@@ -189,6 +183,7 @@ export function showRun(v, r, { controller, target, labelName }) {
   $('method-progress').value = r.steps;
   $('method-cancel').hidden = true;
   $('method-progress-text').textContent = r.cancelled ? `Cancelled after step ${r.steps} of ${asked}: the result below is that step’s.` : `Done: ${asked} steps of ${METHODS[r.params.method].name}.`;
+  if (v.state.method.alpha === null && METHODS[r.params.method].params.includes('alpha')) $('alpha').placeholder = `auto: ${formatNumber(r.params.alpha)}`;
   const losses = Array.from(r.losses);
   $('loss-figure').hidden = false;
   v.lossChart.show({ losses, targeted: target !== null });

@@ -34,19 +34,20 @@ export async function runRobustness(v) {
   delete $('live').dataset.state;
   delete $('live').dataset.pgd;
   v.robustnessChart.show(null);
-  const started = performance.now();
   let fgsmSecs = null;
   try {
     const call = (op, args, options) => v.engine.client.call(op, { ...args, model: model.key }, options);
-    const r = await measureRobustness(call, digits, epsilons, {
-      pgd,
+    const plan = `${model.key}|${digits.count}|${epsilons.join(',')}|${JSON.stringify(pgd)}`;
+    const measurement = sharedMeasurement(plan, (hooks) => measureRobustness(call, digits, epsilons, { pgd, ...hooks }), {
+      wanted: () => token.current,
+      pause: () => v.quiet(),
       onProgress: (partial) => {
         if (!token.current) return;
         if (partial.done < partial.count) {
           $('live-text').textContent = `Attacking every digit with FGSM and with noise at ${epsilons.length} values of ε… ${partial.done} of ${partial.count}`;
         } else {
           if (fgsmSecs === null) {
-            fgsmSecs = (performance.now() - started) / 1000;
+            fgsmSecs = (performance.now() - measurement.started) / 1000;
             $('live').dataset.state = 'done'; // FGSM and noise over every digit
             $('live').dataset.pgd = 'running';
           }
@@ -57,11 +58,11 @@ export async function runRobustness(v) {
         v.robustnessChart.show(curveOf(epsilons, partial));
         showTable(v, partial, { epsilons, pgd });
       },
-      cancelled: () => !token.current,
-      pause: () => v.quiet(),
     });
-    if (!r || !token.current) return;
-    const secs = (performance.now() - started) / 1000;
+    const r = await measurement.result;
+    if (!token.current) return;
+    if (!r) return runRobustness(v); // everyone else left that run just as this widget joined it
+    const secs = (measurement.ended - measurement.started) / 1000;
     v.robustnessChart.show(curveOf(epsilons, r));
     showTable(v, r, { epsilons, pgd });
     const attacks = 2 * epsilons.length * r.count + pgdEps.length * r.pgd.count;
@@ -74,6 +75,53 @@ export async function runRobustness(v) {
   } catch (e) {
     if (token.current) $('live-text').textContent = `Could not measure: ${e.message}`;
   }
+}
+
+/**
+ * The measurements of this page, running or done, by model and plan: widgets that show the same
+ * model (an article's figures) share one run instead of each attacking the same digits again.
+ */
+const measurements = new Map();
+
+/**
+ * Joins the measurement `plan`, starting it with `start(hooks)` if there is none. The run goes on
+ * while any widget in it still `wanted()` it, waits between batches until every one of them is
+ * quiet (`pause()`), and reports each batch to all of them; one that joins late is shown the
+ * figures so far at once. → {result: Promise of the figures (null if it was cancelled), started,
+ * ended (ms, performance.now())}
+ */
+function sharedMeasurement(plan, start, member) {
+  let m = measurements.get(plan);
+  if (!m) {
+    const members = new Set();
+    m = { members, last: null, started: performance.now(), ended: null };
+    m.result = start({
+      onProgress: (partial) => {
+        m.last = partial;
+        for (const each of members) each.onProgress(partial);
+      },
+      cancelled: () => ![...members].some((each) => each.wanted()),
+      pause: async () => {
+        for (const each of members) if (each.wanted()) await each.pause();
+      },
+    }).then(
+      (r) => {
+        m.ended = performance.now();
+        if (!r) measurements.delete(plan);
+        return r;
+      },
+      (e) => {
+        measurements.delete(plan);
+        throw e;
+      },
+    );
+    measurements.set(plan, m);
+  }
+  m.members.add(member);
+  // After the caller has its handle (its onProgress reads the start time from it).
+  queueMicrotask(() => m.last && member.onProgress(m.last));
+  m.result.finally(() => m.members.delete(member)).catch(() => {});
+  return m;
 }
 
 /** The chart's curves from the figures so far; PGD's point at ε = 0 is its digits' clean error. */
