@@ -11,7 +11,7 @@ import { REPO, start } from '../support/browser.mjs';
 const RUNS = Number(process.env.FIRST_VERDICT_RUNS ?? 3);
 const LINK = { label: '20 Mbit/s, 40 ms', downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8, latency: 40 };
 
-/** One visit in a fresh context (an empty cache). → {ms, detail, files: [{url, bytes, decoded}]} */
+/** One visit in a fresh context (an empty cache). → {ms, detail, files: [{url, bytes, start, end}]} (times from navigation, ms) */
 async function visit(env, path) {
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   // Recorded from the page's own clock, which starts at navigation.
@@ -30,17 +30,25 @@ async function visit(env, path) {
   context.on('requestfinished', async (request) => {
     const at = Date.now();
     const sizes = await request.sizes().catch(() => null);
-    if (sizes) files.push({ url: request.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize, at });
+    // timing(): startTime in epoch ms, the rest in ms after it.
+    const { startTime, responseEnd } = request.timing();
+    if (sizes) files.push({ url: request.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize, at, startTime, responseEnd });
   });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${env.url}${path}`);
   await page.waitForFunction(() => window.__firstVerdict, null, { timeout: 120_000 });
-  const first = await page.evaluate(() => ({ ms: window.__firstVerdict.ms, detail: { ...window.__firstVerdict.detail, image: undefined } }));
+  const first = await page.evaluate(() => ({ ms: window.__firstVerdict.ms, origin: performance.timeOrigin, detail: { ...window.__firstVerdict.detail, image: undefined } }));
   const doneAt = Date.now();
   await context.close();
   if (errors.length) console.error(`page errors: ${errors.join('; ')}`);
-  return { ...first, files: files.filter((f) => f.at <= doneAt) };
+  const timed = files.filter((f) => f.at <= doneAt).map(({ url, bytes, startTime, responseEnd }) => ({
+    url,
+    bytes,
+    start: startTime - first.origin,
+    end: startTime - first.origin + responseEnd,
+  }));
+  return { ms: first.ms, detail: first.detail, files: timed };
 }
 
 const env = await start();
@@ -57,6 +65,11 @@ const total = median.files.reduce((s, f) => s + f.bytes, 0);
 console.log(`bytes on the wire before it: ${(total / 1e6).toFixed(2)} MB in ${median.files.length} responses; the largest:`);
 for (const f of [...median.files].sort((a, b) => b.bytes - a.bytes).slice(0, 5)) {
   console.log(`  ${(f.bytes / 1e6).toFixed(3).padStart(7)} MB  ${new URL(f.url).pathname}`);
+}
+// The median run's requests in the order they started: what waited for what.
+console.log('its requests (s from navigation: start → end, kB on the wire):');
+for (const f of [...median.files].sort((a, b) => a.start - b.start)) {
+  console.log(`  ${(f.start / 1000).toFixed(2).padStart(5)} → ${(f.end / 1000).toFixed(2).padStart(5)}  ${(f.bytes / 1e3).toFixed(1).padStart(7)}  ${new URL(f.url).pathname}`);
 }
 await env.close();
 mkdirSync(join(REPO, 'target', 'bench'), { recursive: true });
