@@ -38,7 +38,13 @@ async function visit(env, path) {
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${env.url}${path}`);
   await page.waitForFunction(() => window.__firstVerdict, null, { timeout: 120_000 });
-  const first = await page.evaluate(() => ({ ms: window.__firstVerdict.ms, origin: performance.timeOrigin, detail: { ...window.__firstVerdict.detail, image: undefined } }));
+  const first = await page.evaluate(() => ({
+    ms: window.__firstVerdict.ms,
+    origin: performance.timeOrigin,
+    // What the worker measured: the model's preparation in wasm.
+    prepareMs: Number(document.querySelector('fgsm-demo').shadowRoot.querySelector('#status').dataset.prepareMs),
+    detail: { ...window.__firstVerdict.detail, image: undefined },
+  }));
   const doneAt = Date.now();
   await context.close();
   if (errors.length) console.error(`page errors: ${errors.join('; ')}`);
@@ -48,10 +54,11 @@ async function visit(env, path) {
     start: startTime - first.origin,
     end: startTime - first.origin + responseEnd,
   }));
-  return { ms: first.ms, detail: first.detail, files: timed };
+  return { ms: first.ms, prepareMs: first.prepareMs, detail: first.detail, files: timed };
 }
 
-const env = await start();
+// FIRST_VERDICT_SITE: another built site to serve (to compare two builds back to back).
+const env = await start({ root: process.env.FIRST_VERDICT_SITE });
 const path = process.env.FIRST_VERDICT_PATH ?? '';
 console.log(`\n## First visit: time to the first live verdict at ${LINK.label}, empty cache, served compressed (${RUNS} runs)`);
 const runs = [];
@@ -65,6 +72,10 @@ const total = median.files.reduce((s, f) => s + f.bytes, 0);
 console.log(`bytes on the wire before it: ${(total / 1e6).toFixed(2)} MB in ${median.files.length} responses; the largest:`);
 for (const f of [...median.files].sort((a, b) => b.bytes - a.bytes).slice(0, 5)) {
   console.log(`  ${(f.bytes / 1e6).toFixed(3).padStart(7)} MB  ${new URL(f.url).pathname}`);
+}
+const model = median.files.find((f) => f.url.endsWith('.onnx'));
+if (model) {
+  console.log(`its model: asked for at ${(model.start / 1000).toFixed(2)} s, last byte at ${(model.end / 1000).toFixed(2)} s, prepared in ${(median.prepareMs / 1000).toFixed(2)} s; then ${((median.ms - model.end - median.prepareMs) / 1000).toFixed(2)} s to the verdict`);
 }
 // The median run's requests in the order they started: what waited for what.
 console.log('its requests (s from navigation: start → end, kB on the wire):');
