@@ -2,7 +2,6 @@
 // widget to start creates them; the others share them.
 import { WorkerClient } from './worker-client.js';
 import { downloadJson, download, downloadBlob, abortError } from './download.js';
-import { TestDigits } from './test-digits.js';
 import { MODELS, kindOf } from './models.js';
 
 let shared = null;
@@ -155,7 +154,7 @@ class Engine {
       };
       const [info, card] = await Promise.all([this.client.call('load', { key, url }, { signal: controller.signal, onProgress }), cardReady, this.ready]);
       const digits = card?.test_digits
-        ? new TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
+        ? new (await import('./test-digits.js')).TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
         : null;
       return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
     })();
