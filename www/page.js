@@ -10,8 +10,8 @@ const asked = parseAddress(location.search, location.hash);
 for (const name of ['model', 'image', 'eps', 'target', 'method', 'steps', 'alpha', 'momentum', 'seed']) if (asked[name] !== undefined) demo.setAttribute(name, asked[name]);
 
 // The engine, the model and the photo the widget will show start downloading now, while the
-// widget's own modules load (index.html preloads the modules this one needs, so no chain of
-// imports comes first). Without a model and an image, the widget shows the lead.
+// widget's own modules load (this module imports only the few it needs for that). Without a
+// model and an image, the widget shows the lead.
 const lead = asked.model === undefined && asked.image === undefined;
 startEarly({ assets: new URL('./', import.meta.url).href, model: asked.model ?? LEAD.model, image: lead ? LEAD.image : asked.image });
 // Only now: over HTTP/1.1 a browser opens six connections to a host, and the worker's requests
