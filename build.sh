@@ -202,6 +202,8 @@ cmd_test() {
   need_firefox
   say "native tests (cargo test)"
   cargo test --features cli
+  # Before the unit tests: one of them runs the built rule graphs in onnxruntime-web (npm).
+  need_npm
   say "unit tests of the page's pure modules (node --test)"
   node --test tests/unit/
   build_site
