@@ -25,26 +25,9 @@ export const sampleUrl = (folder, file) => new URL(`${file.includes('/') ? '' : 
 
 export function showSamples(v) {
   const { list, folder } = samples(v);
-  // Until the first photo's attack has been answered the thumbnails stay empty: on a first visit
-  // every byte before that delays the first verdict (see revealThumbnails).
-  const thumbnail = (file) => (v.thumbnailsShown ? sampleUrl(folder, file) : '');
-  renderSamples(v.$('samples'), list, thumbnail, (i) => loadSample(v, i));
+  renderSamples(v.$('samples'), list, (file) => sampleUrl(folder, file), (i) => loadSample(v, i));
   v.$('samples-title').hidden = !list.length;
   markSample(v);
-}
-
-/** Fills the gallery's thumbnails once the attack now under way (if any) has been answered. */
-function revealThumbnails(v) {
-  if (v.thumbnailsShown || v.thumbnailsWaiting) return;
-  v.thumbnailsWaiting = true;
-  v.quiet(0).then(() => {
-    v.thumbnailsShown = true;
-    const { list, folder } = samples(v);
-    for (const img of v.root.querySelectorAll('#samples button img')) {
-      const sample = list[Number(img.closest('button').dataset.index)];
-      if (sample && !img.getAttribute('src')) img.src = sampleUrl(folder, sample.file);
-    }
-  });
 }
 
 function markSample(v) {
@@ -60,8 +43,7 @@ export async function loadSample(v, i) {
   const token = v.tokens.begin('photo');
   v.$('photo-busy').hidden = false;
   try {
-    // The page may have started this download already (engine.js, startEarly).
-    const blob = await v.engine.picture(sampleUrl(folder, sample.file));
+    const blob = await downloadBlob(sampleUrl(folder, sample.file));
     if (!token.current) return;
     await usePicture(v, blob, { name: sample.title ?? sample.file, sample: i }, token);
   } catch (e) {
@@ -69,8 +51,6 @@ export async function loadSample(v, i) {
       v.$('photo-busy').hidden = true;
       v.alerts.report(e, `Could not load the sample ${sample.title ?? sample.file}`, 'photo-alert');
     }
-  } finally {
-    revealThumbnails(v);
   }
 }
 
@@ -87,8 +67,6 @@ export async function loadPictureUrl(v, url) {
       v.$('photo-busy').hidden = true;
       v.alerts.report(e, `Could not load the picture ${name}`, 'photo-alert');
     }
-  } finally {
-    revealThumbnails(v);
   }
 }
 
@@ -118,7 +96,6 @@ export async function usePicture(v, file, meta, token = v.tokens.begin('photo'))
     };
     showPhoto(v, v.state.photo);
   } catch (e) {
-    revealThumbnails(v);
     if (!token.current) return;
     const message = e instanceof Error ? e.message : String(e);
     const keeps = v.state.photo ? ' The page keeps the previous photo.' : '';
@@ -155,7 +132,6 @@ export function showPhoto(v, photo) {
   markSample(v);
   showSuggestion(v, s);
   v.setImage(decoded.pixels, { trueLabel: null, key: photo.key, image: s ? sampleName(s) : null });
-  revealThumbnails(v);
 }
 
 function cropNote(v, model) {
