@@ -70,6 +70,7 @@ test('the built service worker carries a version and the list of files', () => {
 test('after one visit the article and the page work offline; a new version replaces the old cache', async () => {
   const page = await newPage(env.browser, env.url, { viewport: { width: 1280, height: 900 } });
   const context = page.context();
+  page.on('console', (m) => console.log('DBG console', m.text()));
   await page.goto(`${env.url}blog/`);
   // The first figure uses the photo model: once it has shown a result, the page registers the
   // service worker, which precaches the page's files and keeps what the article already used.
@@ -104,31 +105,40 @@ test('after one visit the article and the page work offline; a new version repla
   assert.ok((await attack(page, 'fgsm-demo', '0.2')).length > 0, 'the page attacks a digit offline');
   await context.setOffline(false);
 
-  // A new build: sw.js with another version. The browser installs it, and its activation drops
-  // the old cache.
+  // A new build: sw.js with another version. The browser installs it; it takes over, and its
+  // activation drops the old cache, once the old version has no page left (the reader's next
+  // visit). While a page stays open, Chromium switches only when the old worker has been idle
+  // (a request from the page restarts the old worker while it is being stopped for the switch,
+  // and then it waits for 30 s of quiet, or at most 5 minutes: kMaxLameDuckTime in Chromium's
+  // service_worker_registration.cc). That case is made to happen here, as in a busy page: the old
+  // worker is stopped, and the page fetches every 20 ms while the new version installs.
   const next = `${VERSION}-next`;
   writeFileSync(join(scratch, 'sw.js'), shipped.replace(`const VERSION = '${VERSION}';`, `const VERSION = '${next}';`));
   mounts['/sw.js'] = join(scratch, 'sw.js');
+  const devtools = await context.newCDPSession(page);
+  await devtools.send('ServiceWorker.enable');
+  await devtools.send('ServiceWorker.stopAllWorkers');
+  await page.evaluate(() => {
+    let n = 0;
+    window.busy = setInterval(() => fetch(`/style.css?busy=${n++}`).then((r) => r.text()), 20);
+  });
   await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r.update()));
-  // (Polled from here: page.waitForFunction would take the Promise of an async check for a yes, which
-  // once made this test look at the caches while the new version was still installing.)
-  const onlyNew = (name) => caches.keys().then((names) => names.length === 1 && names[0] === name);
-  // KNOWN DEFECT (issue 9, open): in some runs the new version installs but stays waiting while the
-  // page is open, so its cache does not replace the old one until the page closes (seen in CI;
-  // the cause is not found). Reported, not asserted, until it is fixed; the rest is asserted.
-  const replaced = await waitInPage(page, onlyNew, `fgsm-${next}`, { timeout: 60_000, interval: 500 }).then(() => true, () => false);
-  if (!replaced) {
-    console.log(`# known defect: the new service worker stayed waiting; caches: ${await page.evaluate(() => caches.keys())}`);
-    assert.deepEqual(page.problems, [], 'no page or console errors');
-    await context.close();
-    return;
-  }
-  // The new version serves the next visit, and no old cache comes back: checked after the page
-  // has attacked under it, and again a few seconds later.
-  await page.reload();
+  // (Polled: page.waitForFunction would take the Promise of an async check for a yes, which once
+  // made this test look at the caches while the new version was still installing.)
+  const installed = (name) =>
+    navigator.serviceWorker.getRegistration().then(async (r) => !r.installing && !!(r.waiting ?? r.active) && (await caches.has(name)));
+  await waitInPage(page, installed, `fgsm-${next}`, { timeout: 60_000, interval: 500, message: 'the new version installs' });
+  await page.waitForTimeout(3000);
+  await page.evaluate(() => clearInterval(window.busy));
+
+  // The reader leaves and comes back: the new version serves the next visit, and no old cache
+  // comes back (checked after the page has attacked under it, and again a few seconds later).
+  await page.goto('about:blank');
+  await page.waitForTimeout(1000);
+  await page.goto(`${env.url}?model=mnist`);
   await page.waitForSelector('#status[data-state="ready"]', { timeout: SLOW });
   assert.ok((await attack(page, 'fgsm-demo', '0.15')).length > 0, 'the page attacks under the new version');
-  assert.deepEqual(await page.evaluate(() => caches.keys()), [`fgsm-${next}`], 'only the new version’s cache, after the next visit');
+  assert.deepEqual(await page.evaluate(() => caches.keys()), [`fgsm-${next}`], 'only the new version’s cache, on the next visit');
   await page.waitForTimeout(3000);
   assert.deepEqual(await page.evaluate(() => caches.keys()), [`fgsm-${next}`], 'and no old cache comes back');
   assert.deepEqual((await cached(page, ['/', '/pkg/fgsm_wasm_bg.wasm'])).held, ['/', '/pkg/fgsm_wasm_bg.wasm'], 'the new cache holds the page');
