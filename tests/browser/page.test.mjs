@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, waitInPage } from '../support/browser.mjs';
+import { REPO, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, oneModelInWorker } from '../support/browser.mjs';
 import { serve } from '../support/serve.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -370,19 +370,17 @@ test('bad model files give a visible message and the page keeps working', async 
   await page.waitForSelector('#builtin', { state: 'hidden' });
   assert.match(await text(page, '#model-card'), /mnist-cnn/);
   // Leaving a model frees it: the worker holds only the one in use (issue 9, item 3) …
-  const oneModelInWorker = (message) =>
-    waitInPage(page, async () => (await (await import('/ui/engine.js')).sharedEngine().client.call('memory')).models === 1, null, { timeout: 10_000, message });
-  await oneModelInWorker('one’s own model was freed when the reader went back to the shipped one');
+  await oneModelInWorker(page, 'one’s own model was freed when the reader went back to the shipped one');
   // … and picking one's own model again prepares it again from its file.
   await page.selectOption('#model-select', 'custom');
   await page.waitForSelector('#builtin:not([hidden])');
   await page.waitForSelector('#status[data-state="ready"]');
   assert.match(await text(page, '#status'), /your model/);
-  await oneModelInWorker('the shipped model was freed when the reader went back to their own');
+  await oneModelInWorker(page, 'the shipped model was freed when the reader went back to their own');
   for (const name of ['mnist-softmax', 'mnist']) {
     await page.selectOption('#model-select', name);
     await page.waitForSelector(`#status[data-state="ready"][data-model="${name}"]`);
-    await oneModelInWorker(`only ${name} is held after switching to it`);
+    await oneModelInWorker(page, `only ${name} is held after switching to it`);
   }
   await assertClean(page);
   await page.close();

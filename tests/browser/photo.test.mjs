@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, waitInPage } from '../support/browser.mjs';
+import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, oneModelInWorker } from '../support/browser.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -268,9 +268,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
     ['/models/mnist/model.onnx', `/models/${MODEL}/model.onnx`],
     'each model is fetched again when it is returned to',
   );
-  await waitInPage(page, async () => (await (await import('/ui/engine.js')).sharedEngine().client.call('memory')).models === 1, null, {
-    message: 'the worker holds only the model in use',
-  });
+  await oneModelInWorker(page);
   // (the address is written once results pause: page.js debounces it)
   await page.waitForURL(/\/#eps=4\/255$/); // the address says what is shown (the photo model is the default)
   await page.selectOption('#model-select', 'mnist');

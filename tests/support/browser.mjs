@@ -108,3 +108,8 @@ export async function waitInPage(page, fn, arg, { timeout = 30_000, interval = 2
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
 }
+
+/** Waits until the page's shared engine holds exactly one model (a model the reader left is freed). */
+export function oneModelInWorker(page, message = 'the worker holds only the model in use') {
+  return waitInPage(page, async () => (await (await import('/ui/engine.js')).sharedEngine().client.call('memory')).models === 1, null, { timeout: 10_000, message });
+}

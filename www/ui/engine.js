@@ -1,9 +1,8 @@
 // One worker, one wasm instance and one copy of each model for every widget on a page: the first
 // widget to start creates them; the others share them.
 import { WorkerClient } from './worker-client.js';
-import { downloadJson, download, abortError } from './download.js';
-import { TestDigits } from './test-digits.js';
-import { kindOf } from './models.js';
+import { downloadJson, download, downloadBlob, abortError } from './download.js';
+import { MODELS, kindOf } from './models.js';
 
 let shared = null;
 
@@ -11,6 +10,24 @@ let shared = null;
 export function sharedEngine(pkg) {
   shared ??= new Engine(pkg);
   return shared;
+}
+
+/**
+ * Starts what a first view needs before the widget's own modules have loaded, so that the
+ * downloads begin at once: the worker and its engine, the shipped model `model` (its card, and
+ * its ONNX file in the worker) and, for a photo model, the sample photo `image`. The widget that
+ * asks for them later gets these downloads instead of starting its own. `assets`: the folder
+ * holding pkg/ and models/.
+ */
+export function startEarly({ assets, model, image = null }) {
+  const engine = sharedEngine(new URL('pkg/', assets).href);
+  const shipped = MODELS.find((m) => m.name === model);
+  if (!shipped) return;
+  const folder = new URL(shipped.folder, assets).href;
+  // Every shipped model's file is model.onnx (its card says so too), so its download need not wait for the card.
+  engine.prefetch({ url: new URL('model.onnx', folder).href, card: engine.card(new URL('model.json', folder).href), folder });
+  // A sample's name is its file's stem (see fgsm-demo.js).
+  if (shipped.kind === 'photo' && image && /^[a-z][\w-]*$/i.test(image)) engine.prefetchPicture(new URL(`samples/${image}.png`, folder).href);
 }
 
 /**
@@ -31,6 +48,10 @@ class Engine {
   #listeners = new Set();
   /** Shipped or linked models by URL: {promise, waiters, controller, listeners}. */
   #models = new Map();
+  /** Model cards by URL (a promise each), fetched once. */
+  #cards = new Map();
+  /** Pictures started early by URL (see startEarly), each handed out once. */
+  #pictures = new Map();
 
   constructor(pkg) {
     // A factory, not a worker: after a trap the client starts a fresh one (see worker-client.js).
@@ -67,28 +88,7 @@ class Engine {
    * → {key, info, card, digits, kind, timing}
    */
   loadModel({ url, card, folder }, { onProgress = () => {}, signal } = {}) {
-    let entry = this.#models.get(url);
-    if (!entry) {
-      const controller = new AbortController();
-      const listeners = new Set();
-      const key = `url:${url}`;
-      const promise = (async () => {
-        const expectedBytes = card?.onnx?.bytes ?? 0; // the decoded size, for progress through a compressing server
-        // Asked at once: the worker starts the model's download while the engine's is under way,
-        // and prepares the model once the engine is ready. An engine that fails fails this too.
-        const [info] = await Promise.all([
-          this.client.call('load', { key, url, expectedBytes }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) }),
-          this.ready,
-        ]);
-        const digits = card?.test_digits
-          ? new TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
-          : null;
-        return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
-      })();
-      entry = { promise, waiters: 0, users: 0, controller, listeners };
-      this.#models.set(url, entry);
-      promise.catch(() => this.#models.get(url) === entry && this.#models.delete(url));
-    }
+    const entry = this.#entry({ url, card, folder });
     entry.waiters++;
     entry.listeners.add(onProgress);
     const done = () => {
@@ -122,6 +122,48 @@ class Engine {
     });
   }
 
+  /** Starts downloading and preparing a model (as loadModel does) without waiting for it. */
+  prefetch({ url, card, folder }) {
+    this.#entry({ url, card, folder });
+  }
+
+  /**
+   * The one download and preparation of the model at `url`, started by its first asker. `card` may
+   * still be on its way (a promise): the model's download does not wait for it.
+   */
+  #entry({ url, card, folder }) {
+    let entry = this.#models.get(url);
+    if (entry) return entry;
+    const controller = new AbortController();
+    const listeners = new Set();
+    const key = `url:${url}`;
+    // The decoded size, for the progress of a download through a compressing server (which does
+    // not tell it), once the card has told it.
+    let expectedBytes = 0;
+    const cardReady = Promise.resolve(card).then((c) => {
+      expectedBytes = c?.onnx?.bytes ?? 0;
+      return c;
+    });
+    cardReady.catch(() => {});
+    const promise = (async () => {
+      // Asked at once: the worker starts the model's download while the engine's is under way,
+      // and prepares the model once the engine is ready. An engine that fails fails this too.
+      const onProgress = (p) => {
+        const known = p.total || p.phase ? p : { ...p, total: expectedBytes };
+        listeners.forEach((l) => l(known));
+      };
+      const [info, card] = await Promise.all([this.client.call('load', { key, url }, { signal: controller.signal, onProgress }), cardReady, this.ready]);
+      const digits = card?.test_digits
+        ? new (await import('./test-digits.js')).TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
+        : null;
+      return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
+    })();
+    entry = { promise, waiters: 0, users: 0, controller, listeners };
+    this.#models.set(url, entry);
+    promise.catch(() => this.#models.get(url) === entry && this.#models.delete(url));
+    return entry;
+  }
+
   /**
    * Says that one user of `model` (what one loadModel resolved to, or anything with its `key`) no
    * longer needs it; once none does, the worker frees it (a later loadModel fetches and prepares
@@ -146,13 +188,33 @@ class Engine {
     return [...this.#models.keys()];
   }
 
-  /** A model.json, or null when `optional` and it cannot be had. */
+  /** A model.json (fetched once), or null when `optional` and it cannot be had. */
   async card(url, { optional = false } = {}) {
+    let card = this.#cards.get(url);
+    if (!card) {
+      card = downloadJson(url);
+      this.#cards.set(url, card);
+      card.catch(() => this.#cards.get(url) === card && this.#cards.delete(url));
+    }
     try {
-      return await downloadJson(url);
+      return await card;
     } catch (e) {
       if (optional) return null;
       throw e;
     }
+  }
+
+  /** Starts downloading the picture at `url` for a later `picture(url)`. */
+  prefetchPicture(url) {
+    const blob = downloadBlob(url);
+    blob.catch(() => {});
+    this.#pictures.set(url, blob);
+  }
+
+  /** The picture at `url` as a Blob: the early download when one was started, else a new one. */
+  picture(url) {
+    const early = this.#pictures.get(url);
+    this.#pictures.delete(url);
+    return early ?? downloadBlob(url);
   }
 }

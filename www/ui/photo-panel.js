@@ -25,9 +25,26 @@ export const sampleUrl = (folder, file) => new URL(`${file.includes('/') ? '' : 
 
 export function showSamples(v) {
   const { list, folder } = samples(v);
-  renderSamples(v.$('samples'), list, (file) => sampleUrl(folder, file), (i) => loadSample(v, i));
+  // Until the first photo's attack has been answered the thumbnails stay empty: on a first visit
+  // every byte before that delays the first verdict (see revealThumbnails).
+  const thumbnail = (file) => (v.thumbnailsShown ? sampleUrl(folder, file) : '');
+  renderSamples(v.$('samples'), list, thumbnail, (i) => loadSample(v, i));
   v.$('samples-title').hidden = !list.length;
   markSample(v);
+}
+
+/** Fills the gallery's thumbnails once the attack now under way (if any) has been answered. */
+function revealThumbnails(v) {
+  if (v.thumbnailsShown || v.thumbnailsWaiting) return;
+  v.thumbnailsWaiting = true;
+  v.quiet(0).then(() => {
+    v.thumbnailsShown = true;
+    const { list, folder } = samples(v);
+    for (const img of v.root.querySelectorAll('#samples button img')) {
+      const sample = list[Number(img.closest('button').dataset.index)];
+      if (sample && !img.getAttribute('src')) img.src = sampleUrl(folder, sample.file);
+    }
+  });
 }
 
 function markSample(v) {
@@ -43,7 +60,8 @@ export async function loadSample(v, i) {
   const token = v.tokens.begin('photo');
   v.$('photo-busy').hidden = false;
   try {
-    const blob = await downloadBlob(sampleUrl(folder, sample.file));
+    // The page may have started this download already (engine.js, startEarly).
+    const blob = await v.engine.picture(sampleUrl(folder, sample.file));
     if (!token.current) return;
     await usePicture(v, blob, { name: sample.title ?? sample.file, sample: i }, token);
   } catch (e) {
@@ -51,6 +69,8 @@ export async function loadSample(v, i) {
       v.$('photo-busy').hidden = true;
       v.alerts.report(e, `Could not load the sample ${sample.title ?? sample.file}`, 'photo-alert');
     }
+  } finally {
+    revealThumbnails(v);
   }
 }
 
@@ -67,6 +87,8 @@ export async function loadPictureUrl(v, url) {
       v.$('photo-busy').hidden = true;
       v.alerts.report(e, `Could not load the picture ${name}`, 'photo-alert');
     }
+  } finally {
+    revealThumbnails(v);
   }
 }
 
@@ -96,6 +118,7 @@ export async function usePicture(v, file, meta, token = v.tokens.begin('photo'))
     };
     showPhoto(v, v.state.photo);
   } catch (e) {
+    revealThumbnails(v);
     if (!token.current) return;
     const message = e instanceof Error ? e.message : String(e);
     const keeps = v.state.photo ? ' The page keeps the previous photo.' : '';
@@ -132,6 +155,7 @@ export function showPhoto(v, photo) {
   markSample(v);
   showSuggestion(v, s);
   v.setImage(decoded.pixels, { trueLabel: null, key: photo.key, image: s ? sampleName(s) : null });
+  revealThumbnails(v);
 }
 
 function cropNote(v, model) {
