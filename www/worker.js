@@ -231,8 +231,10 @@ const handlers = {
 
   /**
    * One FGSM step on image `image` (an id from setImage) and everything the page shows about it.
-   * `label` null = untargeted against the model's own prediction; `gain` is perturbationToRgba's. Also checks whether the adversarial
-   * image keeps its prediction once rounded to 8 bits, as a PNG would store it. With `noise`, the
+   * `label` null = untargeted against the model's own prediction; `gain` is perturbationToRgba's.
+   * The adversarial image stays here (the image's latest only) under the returned `attackId`, for
+   * `checkSaved`: the 8-bit check is a request of its own, so that a slider step costs one forward
+   * pass and the check runs once the slider rests. With `noise`, the
    * same ε of random ±ε noise instead (a fixed pattern for each image, so that only ε changes it):
    * its picture and the model's reading of it. With `terms`, the gradient and its sign as pictures.
    * `method` (with its `alpha`, `steps`, `norm`, `momentum`, `seed`) runs another attack of the
@@ -253,13 +255,13 @@ const handlers = {
     const fgsmMs = performance.now() - started;
     let linf = 0;
     for (const d of step.perturbation) linf = Math.max(linf, Math.abs(d));
-    const roundedProbs = m.predict(step.adversarial.map((v) => Math.round(v * 255) / 255));
+    held.latest = { attackId: ++attacksRun, adversarial: step.adversarial };
     const result = {
+      attackId: held.latest.attackId,
       width,
       height,
       probs: session.predict(),
       adversarialProbs: step.probs,
-      roundedProbs,
       label: step.label,
       loss: step.loss,
       linf,
@@ -294,6 +296,19 @@ const handlers = {
     if (method) Object.assign(result, { losses: step.losses, steps: step.steps, params: step.params, cancelled: step.cancelled ?? false, l2: Math.sqrt(step.perturbation.reduce((a, d) => a + d * d, 0)) });
     result.ms.total = performance.now() - started;
     return result;
+  },
+
+  /**
+   * Whether the adversarial image of attack `attackId` on image `image` (see `attack`) still does
+   * what it did once saved: a PNG stores 8 bits a channel, so x′ is rounded to multiples of 1/255
+   * and classified again, one forward pass. Only the image's latest attack is kept; naming an
+   * earlier one fails. → {probs, prediction}
+   */
+  checkSaved({ image, attackId }) {
+    const { model: m, latest } = heldImage(image);
+    if (latest?.attackId !== attackId) throw new Error(`the attack ${attackId} on image ${image} is no longer held: a later attack on it replaced it`);
+    const probs = m.predict(latest.adversarial.map((v) => Math.round(v * 255) / 255));
+    return { probs, prediction: argmax(probs) };
   },
 
   /**
@@ -395,9 +410,14 @@ function attackOptions(method, eps, label, targeted) {
   return targeted ? { method, eps, target: label } : { method, eps, label };
 }
 
-/** The images the page has set (setImage), by id: {key, model, slot, session, pixels, gradients}. */
+/**
+ * The images the page has set (setImage), by id: {key, model, slot, session, pixels, gradients,
+ * latest ({attackId, adversarial}: its latest attack's x′, for checkSaved)}.
+ */
 const images = new Map();
 let imagesSet = 0;
+/** Attacks run, for the ids that checkSaved names one by. */
+let attacksRun = 0;
 /** Why recent images were freed, by id, so that a request naming one says why (the last 100). */
 const freedImages = new Map();
 /** Part of every image id: an id from a worker that has since been replaced is unknown here. */

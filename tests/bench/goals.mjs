@@ -32,7 +32,7 @@ engineRow('MNIST CNN model load', 'mnist', 'load', '≤ 2.0×');
   const ortBudget = e ? e[ORT].gradient + e[ORT].forward : NaN;
   rows.push(['new photo → adversarial verdict on screen', steps ? ms(steps.newPhotoMs) : '–', `${ms(ortBudget)} (its forward+gradient + forward)`, steps ? ratio(steps.newPhotoMs, ortBudget) : '–', '≤ 1.0×']);
 }
-rows.push(['slider step, EfficientNet-Lite0', steps ? `${steps.sliderForwardPasses} forward + ${steps.sliderGradientPasses} gradient passes (${ms(steps.sliderStepMs)}); ${steps.afterRestForward} once it rests` : '–', '', '', '1 forward pass; 8-bit check at rest']);
+rows.push(['slider step, EfficientNet-Lite0', steps ? `${steps.sliderForwardPasses} forward + ${steps.sliderGradientPasses} gradient passes (${ms(steps.sliderStepMs)}); ${steps.afterRestForward} forward (the 8-bit check) once it rests` : '–', '', '', '1 forward pass; 8-bit check at rest']);
 if (engines?.wasmBrotli) {
   const { ours, ort } = engines.wasmBrotli;
   rows.push(['wasm, brotli', `${(ours / 1e6).toFixed(2)} MB`, `${(ort / 1e6).toFixed(2)} MB`, ratio(ours, ort), '≤ 0.5×']);

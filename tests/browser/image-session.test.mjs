@@ -120,6 +120,11 @@ test('a request naming a replaced, unloaded or unknown image fails in plain word
     const error = (promise) => promise.then(() => 'no error', (e) => e.message);
     const first = await client.call('setImage', { model: 'm', slot: 'a', pixels: digits.pixels(0) });
     const ok = await client.call('attack', { image: first.image, eps: 0.1 });
+    // The 8-bit check names the attack whose x′ it rounds: only the image's latest is kept.
+    const saved = await client.call('checkSaved', { image: first.image, attackId: ok.attackId });
+    const later = await client.call('attack', { image: first.image, eps: 0.2 });
+    const earlierCheck = await error(client.call('checkSaved', { image: first.image, attackId: ok.attackId }));
+    const laterCheck = await error(client.call('checkSaved', { image: first.image, attackId: later.attackId }));
     const second = await client.call('setImage', { model: 'm', slot: 'a', pixels: digits.pixels(1) });
     const other = await client.call('setImage', { model: 'm', slot: 'b', pixels: digits.pixels(2) });
     const result = {
@@ -127,6 +132,10 @@ test('a request naming a replaced, unloaded or unknown image fails in plain word
       prediction: first.prediction,
       probs: first.probs.length,
       okLabel: ok.label,
+      saved: { classes: saved.probs.length, prediction: saved.prediction },
+      earlierCheck,
+      laterCheck,
+      earlierId: ok.attackId,
       replaced: await error(client.call('attack', { image: first.image, eps: 0.1 })),
       replacedSweep: await error(client.call('sweep', { image: first.image, eps: [0.1] })),
       // Another slot's image is not touched by slot a's new one.
@@ -143,6 +152,10 @@ test('a request naming a replaced, unloaded or unknown image fails in plain word
   });
   assert.equal(r.probs, 10);
   assert.equal(r.okLabel, r.prediction, 'an untargeted attack goes against the prediction setImage gave');
+  assert.equal(r.saved.classes, 10);
+  assert.ok(r.saved.prediction >= 0 && r.saved.prediction < 10);
+  assert.equal(r.laterCheck, 'no error');
+  assert.equal(r.earlierCheck, `the attack ${r.earlierId} on image ${r.first} is no longer held: a later attack on it replaced it`);
   assert.match(r.replaced, new RegExp(`^the image ${r.first.replace('.', '\\.')} is no longer held by the engine: a newer image replaced it$`));
   assert.match(r.replacedSweep, /no longer held by the engine: a newer image replaced it/);
   assert.equal(r.otherSlot, 'no error');

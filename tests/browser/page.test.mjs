@@ -5,10 +5,11 @@
 //   node --test tests/browser/page.test.mjs      (after ./build.sh site)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, oneModelInWorker } from '../support/browser.mjs';
+import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, waitInPage, oneModelInWorker } from '../support/browser.mjs';
 import { serve } from '../support/serve.mjs';
+import { planRuns, passesBetween, holdSlider } from '../support/slider-hand.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -22,6 +23,7 @@ after(async () => {
 });
 
 const MNIST_CARD = JSON.parse(readFileSync(join(REPO, 'models', 'mnist', 'model.json'), 'utf8'));
+const photoModel = { skip: existsSync(join(SITE, 'models', 'efficientnet-lite0', 'model.json')) ? false : 'site/models/efficientnet-lite0/ is missing' };
 
 /**
  * The page on the digits (it opens on a photo unless the address says ?model=mnist or names a
@@ -132,7 +134,9 @@ test('a test digit that flips at ε = 0.25 is shown as fooled', async () => {
   await setEps(page, 0.25);
 
   // The adversarial image downloads as the 28×28 PNG that the 8-bit check talks about: offered
-  // outright when it fools the model once saved, otherwise only as "download it anyway".
+  // outright when it fools the model once saved, otherwise only as "download it anyway". The check
+  // runs once ε rests.
+  await page.waitForSelector('#fact-png[data-state="checked"]', { state: 'attached' });
   const fools = (await page.getAttribute('#fact-png', 'data-fools')) === 'true';
   assert.equal(await page.locator('#download').count(), fools ? 1 : 0);
   assert.equal(await page.locator('#download-anyway').count(), fools ? 0 : 1);
@@ -469,6 +473,79 @@ test('the address keeps the digit and ε, and the keyboard reaches every control
   await page.focus('#eps');
   await page.keyboard.press('ArrowRight');
   await waitForResult(page, 'test:6@0.105');
+  await assertClean(page);
+  await page.close();
+});
+
+test('a slider step costs one forward pass; the 8-bit check runs once the slider rests, and says what the saved PNG does', photoModel, async () => {
+  // EfficientNet-Lite0, where a forward pass is what a reader waits for (no robustness run here).
+  const page = await newPage(env.browser, env.url, { viewport: DESKTOP });
+  await page.goto(`${env.url}?model=efficientnet-lite0`);
+  await page.waitForSelector('#status[data-state="ready"][data-model="efficientnet-lite0"]', { state: 'attached', timeout: 120_000 });
+  await page.waitForSelector('#results[data-for^="sample:"]', { timeout: 60_000 });
+  // The first result's own work: its ε sweep, then its 8-bit check once nothing moves.
+  await page.waitForFunction(() => {
+    const root = document.querySelector('fgsm-demo').shadowRoot;
+    return root.querySelector('#sweep-text').dataset.for === root.querySelector('#photo-source').dataset.for;
+  }, null, { timeout: 60_000 });
+  await page.waitForSelector('#fact-png[data-state="checked"]', { state: 'attached', timeout: 60_000 });
+  const idle = await planRuns(page, env.url);
+  await page.waitForTimeout(600);
+  assert.deepEqual(passesBetween(idle, await planRuns(page, env.url)), { forward: 0, gradient: 0 }, 'at rest, nothing runs');
+
+  // Dragging: each step is one forward pass (the gradient of the photo is kept), and the 8-bit
+  // line never shows a verdict about an earlier x′: it says the check is pending.
+  const hand = await holdSlider(page);
+  for (const n of [5, 6, 7, 8, 9, 10]) {
+    const before = await planRuns(page, env.url);
+    const { shown, saved } = await hand.step(n);
+    assert.match(shown, new RegExp(`@${n}/255$`));
+    assert.deepEqual(passesBetween(before, await planRuns(page, env.url)), { forward: 1, gradient: 0 }, `slider step to ${n}/255: one forward pass`);
+    assert.equal(saved.state, 'pending', `while ε moves the 8-bit line is pending: ${saved.text}`);
+    assert.equal(saved.fools, '');
+    assert.equal(saved.offer.download, false, 'no download offered as fooling the model before the check');
+    assert.notEqual(saved.offer.fools, 'true');
+  }
+  const released = await planRuns(page, env.url);
+  const atRelease = await hand.release();
+  assert.equal(atRelease.state, 'pending', 'letting go: the check waits for the slider to rest');
+
+  // At rest: the check runs once, one forward pass, and nothing after it.
+  await page.waitForSelector('#fact-png[data-state="checked"]', { state: 'attached' });
+  assert.deepEqual(passesBetween(released, await planRuns(page, env.url)), { forward: 1, gradient: 0 }, 'the 8-bit check: one forward pass');
+  await page.waitForTimeout(600);
+  assert.deepEqual(passesBetween(released, await planRuns(page, env.url)), { forward: 1, gradient: 0 }, 'and only one');
+  assert.match(await resultKey(page), /@10\/255$/);
+
+  // What it says is what the saved PNG does: the bytes of x′ on the page (what the download
+  // holds), classified on their own through the page's engine, against the line and the offer.
+  const shown = {
+    png: Number(await page.getAttribute('#fact-png', 'data-class')),
+    fools: await page.getAttribute('#fact-png', 'data-fools'),
+    offer: await page.getAttribute('#download-row', 'data-fools'),
+    original: Number(await page.getAttribute('#results', 'data-original')),
+    adversarial: Number(await page.getAttribute('#results', 'data-adversarial')),
+    text: await text(page, '#fact-png'),
+  };
+  const saved = await page.evaluate(async (site) => {
+    const canvas = document.querySelector('fgsm-demo').shadowRoot.getElementById('cv-adversarial');
+    const { width, height } = canvas;
+    const rgba = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const pixels = new Float32Array(3 * width * height);
+    for (let c = 0; c < 3; c++) for (let i = 0; i < width * height; i++) pixels[c * width * height + i] = rgba[4 * i + c] / 255;
+    const { sharedEngine, usedFiles } = await import(`${site}ui/engine.js`);
+    const { percent } = await import(`${site}ui/format.js`);
+    const model = `url:${usedFiles().find((u) => u.includes('efficientnet-lite0'))}`;
+    const r = await sharedEngine().client.call('setImage', { model, slot: 'test:saved-png', pixels });
+    return { prediction: r.prediction, percent: percent(r.probs[r.prediction]) };
+  }, env.url);
+  assert.equal(shown.png, saved.prediction, `the 8-bit line names the class of the saved bytes: ${shown.text}`);
+  assert.ok(shown.text.includes(`(${saved.percent})`), `with its probability, ${saved.percent}: ${shown.text}`);
+  const fools = shown.adversarial !== shown.original && saved.prediction !== shown.original;
+  assert.equal(shown.fools, String(fools));
+  assert.equal(shown.offer, String(fools));
+  assert.equal(await page.locator('#download').count(), fools ? 1 : 0, 'the download is offered outright exactly when the saved PNG fools the model');
+  assert.equal(await page.locator('#download-anyway').count(), fools ? 0 : 1);
   await assertClean(page);
   await page.close();
 });

@@ -400,7 +400,8 @@ test('targeted FGSM reaches the recorded target; the downloaded PNG reads back a
   assert.match(await text(page, '#fact-label'), /the target class \(the step goes down its loss\)/);
   t.diagnostic(`${sample.title}: targeted toward ${targetClass} reached at ${eps}/255 (recorded: ${sample.targeted.eps_255_reached.join(', ')})`);
 
-  // The 8-bit check: the page classified x′ rounded to 8 bits, as a PNG stores it.
+  // The 8-bit check: once ε rests, the page classified x′ rounded to 8 bits, as a PNG stores it.
+  await page.waitForSelector('#fact-png[data-state="checked"]', { state: 'attached' });
   const reportedClass = card.classes[Number(await page.getAttribute('#fact-png', 'data-class'))];
   const factText = await text(page, '#fact-png');
   const reportedConf = factText.match(/\(([^)]*%)\)/)[1];

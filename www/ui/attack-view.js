@@ -1,9 +1,11 @@
 // The attack and what it shows: the triptych x + ε·sign(∇J) = x′, the verdict, top-5 bars, the
-// facts (label, loss, ε, L∞, the 8-bit PNG check), random noise beside FGSM, and the equation's terms.
+// facts (label, loss, ε, L∞), random noise beside FGSM, and the equation's terms. The 8-bit PNG
+// check and the download follow once the slider rests (saved-check.js).
 import { STALE } from './worker-client.js';
 import { renderBars } from './prob-bars.js';
-import { argmax, percent, crossEntropy, levels, slug, seconds } from './format.js';
-import { verdict, isFooled, lossLine } from './verdict.js';
+import { argmax, percent, crossEntropy, levels, seconds } from './format.js';
+import { verdict, lossLine } from './verdict.js';
+import { checkSavedAtRest, cancelSavedCheck } from './saved-check.js';
 import { dropOwnTarget } from './controls.js';
 import { gainFactor } from './eps-scale.js';
 import { renderSpeed } from './model-card.js';
@@ -36,7 +38,7 @@ export async function runAttack(v) {
     // A result for an image or model that has since been replaced (or cleared) is not shown, nor
     // one that a newer attack cut short.
     if (r === STALE || controller?.signal.reason === 'superseded' || about.key !== state.imageKey || about.model !== state.model) return;
-    showResult(v, r, about);
+    showResult(v, r, { ...about, held: held.image });
     if (controller) showRun(v, r, { controller, target: about.target, labelName: v.className(r.label) });
   } catch (e) {
     if (about.model === state.model && e?.name !== 'AbortError') v.alerts.report(e, 'The attack failed');
@@ -102,13 +104,16 @@ function showResult(v, r, about) {
   // How long it took, in the worker.
   if (r.ms.gradient) state.speed.gradientMs = r.ms.fgsm;
   else state.speed.forwardMs = r.ms.fgsm;
+  // The noise panel's reading is one more forward pass; the 8-bit check comes later, on its own.
+  const forward = (n) => (n === 1 ? 'a forward pass' : `${n} forward passes`);
+  const extra = r.noise ? 1 : 0;
   const passes = r.params
     ? r.params.method === 'noise'
-      ? '2 forward passes, no gradient'
-      : `${r.steps} gradient step${r.steps === 1 ? '' : 's'}, each a forward and backward pass`
+      ? `${forward(1 + extra)}, no gradient`
+      : `${r.steps} gradient step${r.steps === 1 ? '' : 's'}, each a forward and backward pass${extra ? ', then a forward pass' : ''}`
     : r.ms.gradient
-      ? 'a forward and backward pass, then 2 forward passes'
-      : '2 forward passes; the gradient of this image is reused';
+      ? `a forward and backward pass, then ${forward(1 + extra)}`
+      : `${forward(1 + extra)}; the gradient of this image is reused`;
   $('timing').textContent = `Computed in your browser in ${seconds(r.ms.total)} (${passes})${state.engine ? `, WebAssembly ${state.engine.name}` : ''}.`;
   renderSpeed(v);
 
@@ -138,7 +143,7 @@ function showResult(v, r, about) {
   $('fact-eps').textContent = v.scale().pixels(eps);
   const clipped = r.linf < eps - 1e-6 ? ' (clipping to [0, 1] shortened every step)' : '';
   $('fact-linf').textContent = `${r.linf.toFixed(v.kind() === 'photo' ? 4 : 3)} = ${levels(r.linf)}${clipped}`;
-  showPngCheck(v, { original, adversarial, rounded: argmax(r.roundedProbs), r, eps, target, fooled: said.fooled });
+  checkSavedAtRest(v, { image: about.held, attackId: r.attackId, original, adversarial, eps, target, fooled: said.fooled });
   if (about.key.startsWith('drawing')) showDrawingReadout(v, original, adversarial, r, { ...about, said });
   if (r.noise) showNoise(v, r, { original, adversarial, target, key: about.key, said });
   if (r.terms) showTerms(v, r, { eps, target, key: about.key });
@@ -164,40 +169,6 @@ function showResult(v, r, about) {
     fooled: said.fooled,
     image: about.image,
   });
-}
-
-/**
- * Whether x′ still does what it did once saved: a PNG stores 8 bits a channel, so x′ is rounded to
- * multiples of 1/255. The worker classified the rounded image too.
- */
-function showPngCheck(v, { original, adversarial, rounded, r, eps, target, fooled }) {
-  const before = eps > 0 && fooled;
-  const after = isFooled({ label: original, adversarial: rounded, target });
-  const png = v.$('fact-png');
-  const read = `read as ${v.className(rounded)} (${percent(r.roundedProbs[rounded])})`;
-  png.textContent = before && after ? `still fools it: ${read} ✓` : before ? `${read}: the rounding undoes the attack` : read;
-  png.dataset.class = String(rounded);
-  png.dataset.fools = String(before && after);
-  const name =
-    v.kind() === 'digits'
-      ? `adversarial-${v.className(original)}-to-${v.className(adversarial)}-eps${v.fmtEps(eps)}.png`
-      : `adversarial-${slug(v.className(original))}-to-${slug(v.className(adversarial))}-eps${Math.round(eps * 255)}-255.png`;
-  // The download is offered for an image that fools the model (also once saved); for any other
-  // only when the reader asks.
-  const row = v.$('download-row');
-  const button = (id, text, className) => {
-    const b = Object.assign(document.createElement('button'), { type: 'button', id, className, textContent: text });
-    b.addEventListener('click', () => download(v.$('cv-adversarial'), name));
-    return b;
-  };
-  const { width, height } = v.$('cv-adversarial');
-  if (before && after) row.replaceChildren(button('download', `Download x′ (a ${width} × ${height} PNG that fools the model)`, 'link'));
-  else {
-    const why = before ? 'Saved as an 8-bit PNG, this x′ would no longer fool the model.' : 'This x′ does not fool the model.';
-    row.replaceChildren(`${why} `, button('download-anyway', 'Download it anyway', 'link quiet-link'));
-  }
-  row.dataset.fools = String(before && after);
-  row.hidden = false;
 }
 
 /** One line under the pad, so that the result shows while drawing even on a small screen. */
@@ -287,19 +258,11 @@ export function clearResults(v, message) {
   $('results').dataset.for = '';
   $('results').dataset.pending = 'false';
   $('download-row').hidden = true;
+  cancelSavedCheck(v);
   v.tokens.cancel('sweep');
   v.sweepChart.show(null, {});
   $('sweep-text').textContent = '–';
   delete $('sweep-text').dataset.for;
   $('sweep-line-name').textContent = 'its first answer';
   $('sweep-legend-line').textContent = 'probability of the first answer';
-}
-
-function download(canvas, name) {
-  canvas.toBlob((blob) => {
-    const url = URL.createObjectURL(blob);
-    const a = Object.assign(document.createElement('a'), { href: url, download: name });
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-  }, 'image/png');
 }

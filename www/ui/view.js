@@ -17,6 +17,7 @@ import { setupDigits, selectTab, showTestDigit } from './digit-input.js';
 import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-panel.js';
 import { setupControls, configureGain, setEps, setTarget, resolveTarget, showTargetChip } from './controls.js';
 import { runAttack, setupTerms } from './attack-view.js';
+import { cancelSavedCheck } from './saved-check.js';
 import { setupMethod, initialMethod, showMethod, parseMethodName, parseParam, methodParams } from './method.js';
 import { runSweep, showSweepPending } from './sweep.js';
 import { runRobustness } from './robustness.js';
@@ -267,7 +268,8 @@ export class DemoView {
     this.engine = sharedEngine(new URL('pkg/', this.assets).href);
     const client = this.engine.client;
     // Only the newest request of each kind runs: dragging the slider or drawing never queues old work.
-    this.lanes = { attack: client.lane(), sweep: client.lane(), centre: client.lane(), search: client.lane(), decode: client.lane(), image: client.lane() };
+    // The 8-bit check of the shown x′ has its own lane (see saved-check.js).
+    this.lanes = { attack: client.lane(), check: client.lane(), sweep: client.lane(), centre: client.lane(), search: client.lane(), decode: client.lane(), image: client.lane() };
     // A new worker after a trap holds no image: the current one is set there again.
     this.engine.onRestart(() => this.state.pixels && this.#sendImage({ again: true }));
     this.$('poster-text').textContent = 'Loading the demo…';
@@ -412,7 +414,9 @@ export class DemoView {
     const sent = this.workerImage;
     if (!again && sent && sent.pixels === state.pixels && sent.model === state.model) return;
     this.lanes.attack.drop();
+    this.lanes.check.drop();
     this.lanes.sweep.drop();
+    cancelSavedCheck(this);
     const args = { model: state.model.key, slot: this.imageSlot, pixels: state.pixels };
     const id = this.lanes.image('setImage', args).then((r) => (r === STALE ? STALE : r.image));
     id.catch(() => {}); // reported by the attack that awaits it
