@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, waitInPage, oneModelInWorker } from '../support/browser.mjs';
+import { REPO, SITE, start, newPage, screenshotPath, assertClean, assertNoHorizontalScroll, oneModelInWorker } from '../support/browser.mjs';
 import { serve } from '../support/serve.mjs';
 import { planRuns, passesBetween, holdSlider } from '../support/slider-hand.mjs';
 
