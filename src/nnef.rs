@@ -166,8 +166,11 @@ pub(crate) fn read(bytes: &[u8]) -> Result<TypedModel> {
         return Err(damaged(format!("it does not end with the `{TRAILER_NAME}` entry")));
     }
     let text = &trailer[BLOCK..2 * BLOCK];
-    let text = std::str::from_utf8(&text[..text.iter().position(|&b| b == 0).unwrap_or(BLOCK)])
-        .map_err(|_| damaged(format!("`{TRAILER_NAME}` is not text")))?;
+    let end = text.iter().position(|&b| b == 0).unwrap_or(BLOCK);
+    if text[end..].iter().chain(&trailer[2 * BLOCK..]).any(|&b| b != 0) {
+        return Err(damaged("the end of the tar is not zeros"));
+    }
+    let text = std::str::from_utf8(&text[..end]).map_err(|_| damaged(format!("`{TRAILER_NAME}` is not text")))?;
     let mut lines = text.lines();
     if lines.next() != Some(FORMAT) {
         return Err(damaged(format!("`{TRAILER_NAME}` does not start with `{FORMAT}`")));
@@ -179,7 +182,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<TypedModel> {
     let expected = format!("bytes {body_len}\nchecksum {:016x}", checksum(body));
     let found = lines.collect::<Vec<_>>().join("\n");
     if found != expected {
-        return Err(damaged(format!("its length or checksum does not match (`{found}`, computed `{expected}`)")));
+        let (found, expected) = (found.replace('\n', ", "), expected.replace('\n', ", "));
+        return Err(damaged(format!("its length or checksum does not match (it says {found}; computed {expected})")));
     }
     let (graph, tensors) = read_entries(body).map_err(|e| damaged(format!("{e:#}")))?;
     let doc = tract_nnef::ast::parse::parse_document(&graph).map_err(|e| Error::Nnef(format!("{e:#}")))?;

@@ -61,14 +61,16 @@ class Engine {
 
   /**
    * A model in the model format, downloaded and prepared once for the whole page. `url`: the ONNX
-   * file; `card`: its model.json (null when it has none); `folder`: where its other files are.
+   * file; `card`: its model.json (null when it has none); `folder`: where its other files are;
+   * `preferNnef`: load the NNEF file the card names instead, if it does (the ONNX file on error).
    * `onProgress` gets {loaded, total} while it downloads and {phase: 'prepare', bytes} after.
    * Aborting `signal` stops waiting; the download stops when no widget waits for it any more.
    * → {key, info, card, digits, kind, timing}
    */
-  loadModel({ url, card, folder }, { onProgress = () => {}, signal } = {}) {
+  loadModel({ url, card, folder, preferNnef = false }, { onProgress = () => {}, signal } = {}) {
     let entry = this.#models.get(url);
     if (!entry) {
+      const nnef = preferNnef ? nnefOf(card, folder) : null;
       const controller = new AbortController();
       const listeners = new Set();
       const key = `url:${url}`;
@@ -77,15 +79,19 @@ class Engine {
         // Asked at once: the worker starts the model's download while the engine's is under way,
         // and prepares the model once the engine is ready. An engine that fails fails this too.
         const [info] = await Promise.all([
-          this.client.call('load', { key, url, expectedBytes }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) }),
+          // The card names the model's NNEF file when the build made one (a faster load; the
+          // worker falls back to the ONNX file on any error).
+          this.client.call('load', { key, url, expectedBytes, nnef }, { signal: controller.signal, onProgress: (p) => listeners.forEach((l) => l(p)) }),
           this.ready,
         ]);
         const digits = card?.test_digits
           ? new TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
           : null;
-        return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
+        // The file the worker used, for the service worker to keep (sw-register.js).
+        entry.files = [info.format === 'nnef' ? nnef.url : url];
+        return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms, format: info.format } };
       })();
-      entry = { promise, waiters: 0, users: 0, controller, listeners };
+      entry = { promise, waiters: 0, users: 0, controller, listeners, url, nnef: Boolean(nnef), files: null };
       this.#models.set(url, entry);
       promise.catch(() => this.#models.get(url) === entry && this.#models.delete(url));
     }
@@ -143,7 +149,9 @@ class Engine {
 
   /** The URLs of the model files this engine has been asked to load. */
   usedFiles() {
-    return [...this.#models.keys()];
+    // A model still loading counts once its file is known: with an NNEF file, the ONNX file is
+    // fetched only if the NNEF file fails.
+    return [...this.#models.values()].flatMap((entry) => entry.files ?? (entry.nnef ? [] : [entry.url]));
   }
 
   /** A model.json, or null when `optional` and it cannot be had. */
@@ -155,4 +163,11 @@ class Engine {
       throw e;
     }
   }
+}
+
+/** `{url, bytes}` of the NNEF file a model's card names (`./build.sh site` adds it), or null. */
+function nnefOf(card, folder) {
+  const file = card?.nnef?.file;
+  if (typeof file !== 'string' || !folder) return null;
+  return { url: new URL(file, folder).href, bytes: Number(card.nnef.bytes) || 0 };
 }
