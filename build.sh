@@ -104,11 +104,40 @@ build_wasm() {
   fi
 }
 
+# The native CLI (target/native/fgsm): build_site runs it to derive each model's NNEF file.
+build_cli() {
+  say "building the native CLI (fgsm)"
+  cargo build --profile native --features cli --bin fgsm
+}
+
+# Each model's card in site/ gets `nnef: {file, bytes, sha256}` when the NNEF file was made: the
+# worker then loads that (the decluttered graph, src/nnef.rs: a faster load) and falls back to the
+# ONNX file, which stays the source, on any error.
+stamp_cards() {
+  say "naming each model's NNEF file in its card"
+  node --input-type=module - "$1" <<'JS'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+const models = join(process.argv[2], 'models');
+for (const name of readdirSync(models)) {
+  const card = join(models, name, 'model.json');
+  const tar = join(models, name, 'model.nnef.tar');
+  if (!existsSync(card) || !existsSync(tar)) continue;
+  const bytes = readFileSync(tar);
+  const json = JSON.parse(readFileSync(card, 'utf8'));
+  json.nnef = { file: 'model.nnef.tar', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), made_by: './build.sh site: fgsm nnef --model model.onnx (the decluttered graph of the ONNX file, for a faster load; the ONNX file is the source and the fallback)' };
+  writeFileSync(card, `${JSON.stringify(json, null, 2)}\n`);
+}
+JS
+}
+
 # site/ is exactly what a static host serves: www/, the wasm and its glue under pkg/, and each
 # model's files under models/<name>/. It is assembled in a fresh folder and swapped in at the end,
 # so a server running over site/ never serves half a site.
 build_site() {
   build_wasm
+  build_cli
   say "assembling site/"
   local next="site.next" old="site.old"
   rm -rf "$next" "$old"
@@ -124,7 +153,11 @@ build_site() {
     find "$dir" -maxdepth 1 -type f \( -name 'model.onnx' -o -name 'model.json' -o -name '*.bin' \
       -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "$next/models/$name/" \;
     if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "$next/models/$name/"; fi
+    if [ -f "$dir/model.onnx" ]; then
+      target/native/fgsm nnef --model "$dir/model.onnx" --out "$next/models/$name/model.nnef.tar"
+    fi
   done
+  stamp_cards "$next"
   stamp_service_worker "$next"
   precompress "$next"
   [ -d site ] && mv site "$old"
@@ -163,7 +196,7 @@ JS
 }
 
 # Brotli and gzip copies beside every file a reader downloads that shrinks by compression (the
-# engine, glue, scripts, styles, JSON, ONNX), for static hosts that serve precompressed files
+# engine, glue, scripts, styles, JSON, ONNX, NNEF), for static hosts that serve precompressed files
 # (and for tests/support/serve.mjs, which does, as such hosts do). Node's zlib does both, so no
 # extra tool is needed. A copy that saves under 10 % is not kept.
 precompress() {
@@ -172,7 +205,7 @@ precompress() {
 import { readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join, extname } from 'node:path';
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
-const WORTH = new Set(['.wasm', '.js', '.mjs', '.css', '.html', '.json', '.onnx', '.bin', '.svg', '.ts', '.txt', '.md']);
+const WORTH = new Set(['.wasm', '.js', '.mjs', '.css', '.html', '.json', '.onnx', '.tar', '.bin', '.svg', '.ts', '.txt', '.md']);
 const walk = (dir) => readdirSync(dir).flatMap((f) => {
   const p = join(dir, f);
   return statSync(p).isDirectory() ? walk(p) : [p];

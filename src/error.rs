@@ -6,6 +6,8 @@
 pub enum Error {
     #[error("not a readable ONNX file: {0}")]
     Parse(String),
+    #[error("not a readable NNEF file: {0}")]
+    Nnef(String),
     #[error(
         "the model has no {kind} named `{name}`; this demo needs an ONNX classifier with a gradient graph \
          (inputs `image`, `label`; outputs `logits`, `loss`, `input_grad`, see models/README.md)"

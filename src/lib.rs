@@ -11,6 +11,7 @@ pub mod grad;
 pub mod image;
 pub mod limits;
 pub mod model;
+pub mod nnef;
 pub mod onnx_check;
 pub mod quantized_weights;
 pub mod session;

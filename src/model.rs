@@ -34,7 +34,8 @@ pub fn plan_runs() -> (u64, u64) {
     (FORWARD_RUNS.load(Ordering::Relaxed), GRADIENT_RUNS.load(Ordering::Relaxed))
 }
 
-/// The steps of [`Model::from_onnx_bytes_staged`], in the order they end.
+/// The steps of [`Model::from_onnx_bytes_staged`] and [`Model::from_nnef_bytes_staged`], in the
+/// order they end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadStage {
     /// Protobuf decode and the checks on the file.
@@ -45,6 +46,9 @@ pub enum LoadStage {
     Typed,
     /// tract's graph simplification, once for both plans (`declutter`).
     Decluttered,
+    /// Reading a decluttered graph from NNEF (`Model::from_nnef_bytes_staged`): takes the place of
+    /// the four stages above.
+    Nnef,
     /// `optimize` + `into_runnable` of the forward-only plan.
     ForwardPlan,
     /// `optimize` + `into_runnable` of the forward + gradient plan.
@@ -58,6 +62,7 @@ impl LoadStage {
             LoadStage::Read => "read graph",
             LoadStage::Typed => "type analysis",
             LoadStage::Decluttered => "declutter",
+            LoadStage::Nnef => "read nnef",
             LoadStage::ForwardPlan => "forward plan",
             LoadStage::GradientPlan => "gradient plan",
         }
@@ -132,42 +137,34 @@ impl Model {
     /// [`from_onnx_bytes`](Self::from_onnx_bytes), calling `on_stage` as each [`LoadStage`] ends, so
     /// that a caller with a clock (the CLI, the wasm bindings) can time the load and watch memory.
     pub fn from_onnx_bytes_staged(bytes: &[u8], on_stage: &mut dyn FnMut(LoadStage)) -> Result<Model> {
-        if bytes.is_empty() {
-            return Err(Error::Parse("the file is empty".into()));
-        }
-        crate::limits::check_file_size(bytes.len())?;
-        let onnx = tract_onnx::onnx();
-        let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| Error::Parse(format!("{e:#}")))?;
-        let graph = proto.graph.as_ref().ok_or_else(|| Error::Parse("the file holds no graph".into()))?;
-        let input_shape = check_interface(graph)?;
-        crate::limits::check_input_shape(input_shape)?;
-        // Before tract reads the graph: what it would panic on, and sizes beyond the limits.
-        crate::onnx_check::check_model(&proto)?;
-        if let Some(graph) = proto.graph.as_mut() {
-            crate::quantized_weights::fold_constant_dequantize(graph);
-        }
-        on_stage(LoadStage::Parse);
+        let (input_shape, decluttered) = decluttered_from_onnx(bytes, on_stage)?;
+        Self::from_decluttered(input_shape, decluttered, on_stage)
+    }
 
-        let model = onnx
-            .model_for_proto_model(&proto)
-            .map_err(Error::engine("read the graph"))?
-            .with_input_names([IMAGE, LABEL])
-            .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
-            .and_then(|m| m.with_input_fact(1, i64::fact([1]).into()))
-            .map_err(Error::engine("set the input shapes"))?;
-        drop(proto);
-        on_stage(LoadStage::Read);
+    /// Loads the decluttered graph that [`onnx_to_nnef`](crate::nnef::onnx_to_nnef) wrote from an
+    /// ONNX file, and prepares both plans as [`from_onnx_bytes`](Self::from_onnx_bytes) would: the
+    /// same logits and gradients, without the protobuf decode, the type analysis and the declutter.
+    /// A file that is damaged, or that another version wrote, comes back as an `Error`.
+    pub fn from_nnef_bytes(bytes: &[u8]) -> Result<Model> {
+        Self::from_nnef_bytes_staged(bytes, &mut |_| {})
+    }
 
-        // Type analysis and declutter run once, on the whole graph; each plan then only prunes and
-        // optimises its own copy (`into_optimized` on each would declutter twice).
-        let typed = model
-            .with_outputs_by_name([LOGITS, LOSS, INPUT_GRAD])
-            .and_then(|m| m.into_typed())
-            .map_err(Error::engine("analyse the graph"))?;
-        on_stage(LoadStage::Typed);
-        let decluttered = typed.into_decluttered().map_err(Error::engine("simplify the graph"))?;
-        on_stage(LoadStage::Decluttered);
+    /// [`from_nnef_bytes`](Self::from_nnef_bytes) with the stages reported as they end
+    /// ([`LoadStage::Nnef`], then the two plans).
+    pub fn from_nnef_bytes_staged(bytes: &[u8], on_stage: &mut dyn FnMut(LoadStage)) -> Result<Model> {
+        let decluttered = crate::nnef::read(bytes)?;
+        let input_shape = check_typed_interface(&decluttered)?;
+        on_stage(LoadStage::Nnef);
+        Self::from_decluttered(input_shape, decluttered, on_stage)
+    }
 
+    /// The per-plan steps, from the decluttered whole graph (inputs `image`, `label`; outputs
+    /// `logits`, `loss`, `input_grad`).
+    fn from_decluttered(
+        input_shape: [usize; 4],
+        decluttered: TypedModel,
+        on_stage: &mut dyn FnMut(LoadStage),
+    ) -> Result<Model> {
         // Dropping `label` from the inputs leaves the loss and gradient nodes unreachable from the
         // outputs, so compacting prunes the whole backward pass from this plan. Made first, so that a
         // caller could show a prediction before the gradient plan is ready.
@@ -260,6 +257,90 @@ impl Model {
     fn image_tensor(&self, pixels: &[f32]) -> Result<Tensor> {
         Tensor::from_shape(&self.input_shape, pixels).map_err(Error::engine("make the image tensor"))
     }
+}
+
+/// Parse, quantized-weight folding, tract's reading, type analysis and declutter of an ONNX file:
+/// the whole graph both plans start from (what [`crate::nnef`] stores), and the image shape.
+pub(crate) fn decluttered_from_onnx(
+    bytes: &[u8],
+    on_stage: &mut dyn FnMut(LoadStage),
+) -> Result<([usize; 4], TypedModel)> {
+    if bytes.is_empty() {
+        return Err(Error::Parse("the file is empty".into()));
+    }
+    crate::limits::check_file_size(bytes.len())?;
+    let onnx = tract_onnx::onnx();
+    let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| Error::Parse(format!("{e:#}")))?;
+    let graph = proto.graph.as_ref().ok_or_else(|| Error::Parse("the file holds no graph".into()))?;
+    let input_shape = check_interface(graph)?;
+    crate::limits::check_input_shape(input_shape)?;
+    // Before tract reads the graph: what it would panic on, and sizes beyond the limits.
+    crate::onnx_check::check_model(&proto)?;
+    if let Some(graph) = proto.graph.as_mut() {
+        crate::quantized_weights::fold_constant_dequantize(graph);
+    }
+    on_stage(LoadStage::Parse);
+
+    let model = onnx
+        .model_for_proto_model(&proto)
+        .map_err(Error::engine("read the graph"))?
+        .with_input_names([IMAGE, LABEL])
+        .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
+        .and_then(|m| m.with_input_fact(1, i64::fact([1]).into()))
+        .map_err(Error::engine("set the input shapes"))?;
+    drop(proto);
+    on_stage(LoadStage::Read);
+
+    // Type analysis and declutter run once, on the whole graph; each plan then only prunes and
+    // optimises its own copy (`into_optimized` on each would declutter twice).
+    let typed = model
+        .with_outputs_by_name([LOGITS, LOSS, INPUT_GRAD])
+        .and_then(|m| m.into_typed())
+        .map_err(Error::engine("analyse the graph"))?;
+    on_stage(LoadStage::Typed);
+    let decluttered = typed.into_decluttered().map_err(Error::engine("simplify the graph"))?;
+    on_stage(LoadStage::Decluttered);
+    Ok((input_shape, decluttered))
+}
+
+/// The interface of a graph read from NNEF: inputs `image` (float32 `[1, C, H, W]`) and `label`
+/// (int64 `[1]`), outputs `logits`, `loss`, `input_grad`, in that order, as the exporter wrote them.
+fn check_typed_interface(model: &TypedModel) -> Result<[usize; 4]> {
+    // NNEF names a graph's inputs and outputs; tract keeps them as outlet labels.
+    let names = |outlets: &[OutletId]| -> Vec<String> {
+        outlets.iter().map(|&o| model.outlet_label(o).unwrap_or(&model.node(o.node).name).to_string()).collect()
+    };
+    let (inputs, outputs) = (names(&model.inputs), names(&model.outputs));
+    if inputs != [IMAGE, LABEL] || outputs != [LOGITS, LOSS, INPUT_GRAD] {
+        return Err(Error::Unsupported(format!(
+            "the NNEF graph has inputs {inputs:?} and outputs {outputs:?}; expected [image, label] and \
+             [logits, loss, input_grad]"
+        )));
+    }
+    let fact = |outlet: OutletId| model.outlet_fact(outlet).map_err(Error::engine("read the input shapes"));
+    let image = fact(model.inputs[0])?;
+    let label = fact(model.inputs[1])?;
+    let dims = image.shape.as_concrete().map(|s| s.to_vec()).unwrap_or_default();
+    let shape: [usize; 4] = match dims.as_slice() {
+        &[1, c, h, w] if image.datum_type == f32::datum_type() => [1, c, h, w],
+        _ => {
+            return Err(Error::Unsupported(format!(
+                "input `image` must be float32 [1, C, H, W], it is {:?} {:?}",
+                image.datum_type, image.shape
+            )));
+        }
+    };
+    if label.datum_type != i64::datum_type() || label.shape.as_concrete() != Some(&[1][..]) {
+        return Err(Error::Unsupported(format!(
+            "input `label` must be int64 [1], it is {:?} {:?}",
+            label.datum_type, label.shape
+        )));
+    }
+    if shape[1] != 1 && shape[1] != 3 {
+        return Err(Error::Unsupported(format!("input `image` must have 1 or 3 channels, it has {}", shape[1])));
+    }
+    crate::limits::check_input_shape(shape)?;
+    Ok(shape)
 }
 
 /// Checks the names and types the product relies on, straight from the ONNX declarations, so a

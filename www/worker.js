@@ -48,15 +48,20 @@ const handlers = {
    * the page's thread. Fails with a message when the model's input is not an image this page can
    * show. With `build` ({mean, std}, see buildGradientGraph), a forward-only model gets its
    * gradient graph first, and `built` says what the builder did and how long it took.
-   * Progress: {loaded, total} while downloading, then {phase: 'build'} if building, then {phase: 'prepare'}.
-   * → {inputShape, numClasses, ms (preparation), downloadMs, bytes, built}
+   * With `nnef` ({url}, beside a shipped model's ONNX file), the model's NNEF file is fetched and
+   * loaded instead (a faster load), and the ONNX file on any error; `format` says which was used,
+   * `nnefProblem` why not the NNEF file.
+   * Progress: {loaded, total} while downloading, then {phase: 'build'} if building, then {phase: 'prepare', format}.
+   * → {inputShape, numClasses, ms (preparation), downloadMs, bytes, built, format, nnefProblem}
    */
-  async load({ key, url, file, build = null }, progress, signal, early) {
+  async load({ key, url, file, build = null, expectedBytes = 0 }, progress, signal, early) {
     let data;
     let downloadMs = null;
+    let format = 'onnx';
+    let nnefProblem = null;
     if (url) {
       // Started when the request arrived (see `starters`), while the engine may still download.
-      ({ data, downloadMs } = await early);
+      ({ data, downloadMs, format, nnefProblem } = await early);
     } else if (file instanceof Blob) {
       data = new Uint8Array(await file.arrayBuffer());
     } else {
@@ -72,9 +77,30 @@ const handlers = {
       built = { ...report, ms: performance.now() - started, bytes: data.length };
       data = onnx;
     }
-    progress({ phase: 'prepare', bytes: data.length });
-    const started = performance.now();
-    const candidate = new Model(data);
+    let candidate = null;
+    let started = performance.now();
+    if (format === 'nnef') {
+      // The decluttered graph the build derived from the ONNX file (a faster load). On any error
+      // (a damaged file, another build's), the ONNX file; a trap stays fatal, as everywhere.
+      progress({ phase: 'prepare', bytes: data.length, format });
+      try {
+        candidate = Model.fromNnef(data);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) throw e;
+        nnefProblem = e instanceof Error ? e.message : String(e);
+        console.warn(`could not load ${key} from its NNEF file (${nnefProblem}); loading its ONNX file instead`);
+        const fetching = performance.now();
+        data = await download(url, { onProgress: progress, signal, expectedBytes });
+        downloadMs += performance.now() - fetching;
+        format = 'onnx';
+        if (signal.aborted) throw abortError();
+      }
+    }
+    if (!candidate) {
+      progress({ phase: 'prepare', bytes: data.length, format });
+      started = performance.now();
+      candidate = new Model(data);
+    }
     const ms = performance.now() - started;
     const info = describe(candidate);
     const [, c, h, w] = info.inputShape;
@@ -96,7 +122,7 @@ const handlers = {
       previous.free();
     }
     models.set(key, candidate);
-    return { ...info, ms, downloadMs, bytes: data.length, built };
+    return { ...info, ms, downloadMs, bytes: data.length, built, format, nnefProblem };
   },
 
   /**
@@ -563,10 +589,23 @@ const controllers = new Map();
  * instead of after it. Its promise is handed to the handler when the request's turn comes.
  */
 const starters = {
-  load({ url, expectedBytes = 0 }, progress, signal) {
+  load({ url, expectedBytes = 0, nnef = null, build = null }, progress, signal) {
     if (!url) return null;
     const started = performance.now();
-    return download(url, { onProgress: progress, signal, expectedBytes }).then((data) => ({ data, downloadMs: performance.now() - started }));
+    const onnx = (nnefProblem = null) =>
+      download(url, { onProgress: progress, signal, expectedBytes }).then((data) => ({ data, downloadMs: performance.now() - started, format: 'onnx', nnefProblem }));
+    // `nnef` ({url}, beside a shipped model's ONNX file): the same model's decluttered graph, fetched
+    // instead of the ONNX file when the model needs no gradient graph built; the ONNX file if it
+    // cannot be fetched.
+    if (!nnef?.url || build) return onnx();
+    return download(nnef.url, { onProgress: progress, signal, expectedBytes: nnef.bytes ?? 0 }).then(
+      (data) => ({ data, downloadMs: performance.now() - started, format: 'nnef', nnefProblem: null }),
+      (e) => {
+        if (signal.aborted || e?.name === 'AbortError') throw e;
+        console.warn(`could not fetch ${nnef.url} (${e?.message}); fetching ${url} instead`);
+        return onnx(e?.message ?? String(e));
+      },
+    );
   },
 };
 

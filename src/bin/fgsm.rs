@@ -157,6 +157,25 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// Write the decluttered model (after quantized-weight folding, type analysis and declutter:
+    /// what both plans start from) as an uncompressed tract NNEF tar, which loads faster.
+    Nnef {
+        #[arg(long, default_value = "models/mnist/model.onnx")]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load times of a model from its ONNX file and from its NNEF tar, in turns (A, B, A, B, ...),
+    /// per stage; and whether both give the same logits and input gradient.
+    LoadAb {
+        #[arg(long, default_value = "models/mnist/model.onnx")]
+        model: PathBuf,
+        /// The NNEF tar (`fgsm nnef` writes it); made in memory when not given.
+        #[arg(long)]
+        nnef: Option<PathBuf>,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Write a copy of the model without its gradient graph (the benchmark's forward-only peer).
     ForwardOnly {
         #[arg(long)]
@@ -234,6 +253,8 @@ fn main() -> AnyResult<()> {
         Command::Bench { model, runs } => bench(&model, runs),
         Command::Profile { model, runs } => profile(&load(&model)?, runs),
         Command::ForwardOnly { model, out } => forward_only(&model, &out),
+        Command::Nnef { model, out } => write_nnef(&model, &out),
+        Command::LoadAb { model, nnef, runs } => load_ab(&model, nnef.as_ref(), runs),
         Command::GradGraph { input, output, image, logits, mean, std } => {
             grad_graph(&input, &output, &fgsm_wasm::grad::Options { input: image, logits, mean, std })
         }
@@ -569,6 +590,89 @@ fn bench(path: &PathBuf, runs: usize) -> AnyResult<()> {
     println!("  input gradient                     {gradient:>9.3}");
     println!("  fgsm, new image                    {attack:>9.3}");
     println!("  fgsm, same session new ε (slider)  {slider:>9.3}");
+    Ok(())
+}
+
+fn write_nnef(model: &PathBuf, out: &PathBuf) -> AnyResult<()> {
+    let onnx = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    let start = Instant::now();
+    let tar = fgsm_wasm::nnef::onnx_to_nnef(&onnx)?;
+    std::fs::write(out, &tar).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!(
+        "{} ({} bytes) → {} ({} bytes) in {:.0} ms",
+        model.display(),
+        onnx.len(),
+        out.display(),
+        tar.len(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn load_ab(model: &PathBuf, nnef: Option<&PathBuf>, runs: usize) -> AnyResult<()> {
+    let onnx = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    let tar = match nnef {
+        Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => fgsm_wasm::nnef::onnx_to_nnef(&onnx)?,
+    };
+    type Load = fn(&[u8], &mut dyn FnMut(fgsm_wasm::model::LoadStage)) -> fgsm_wasm::Result<Model>;
+    let ways: [(&str, &[u8], Load); 2] =
+        [("onnx", &onnx, Model::from_onnx_bytes_staged), ("nnef", &tar, Model::from_nnef_bytes_staged)];
+    // totals[way][run], stages[way] = [(name, [ms per run])]
+    let mut totals = vec![Vec::new(); 2];
+    let mut stages: Vec<Vec<(&str, Vec<f64>)>> = vec![Vec::new(); 2];
+    let mut models = Vec::new();
+    for run in 0..runs.max(1) + 1 {
+        for (w, (_, bytes, load)) in ways.iter().enumerate() {
+            let start = Instant::now();
+            let mut last = start;
+            let mut these = Vec::new();
+            let loaded = load(bytes, &mut |stage| {
+                these.push((stage.name(), last.elapsed().as_secs_f64() * 1e3));
+                last = Instant::now();
+            })?;
+            let total = start.elapsed().as_secs_f64() * 1e3;
+            if run == 0 {
+                models.push(loaded); // the first turn warms up, and keeps the models to compare
+                continue;
+            }
+            totals[w].push(total);
+            for (i, (name, ms)) in these.into_iter().enumerate() {
+                if stages[w].len() <= i {
+                    stages[w].push((name, Vec::new()));
+                }
+                stages[w][i].1.push(ms);
+            }
+        }
+    }
+    println!(
+        "{}: onnx {} bytes, nnef {} bytes; {} loads each, in turns (median ms)",
+        model.display(),
+        onnx.len(),
+        tar.len(),
+        runs.max(1)
+    );
+    for (w, (way, _, _)) in ways.iter().enumerate() {
+        let parts: Vec<String> =
+            stages[w].iter().map(|(name, ms)| format!("{name} {:.1}", median_of(ms.clone()))).collect();
+        let all: Vec<String> = totals[w].iter().map(|t| format!("{t:.0}")).collect();
+        println!("  {way}: total {:>8.1}  ({})  [{}]", median_of(totals[w].clone()), parts.join(", "), all.join(" "));
+    }
+    // Same answers: logits and input gradient of a fixed image, both ways.
+    let n = models[0].input_len();
+    let image: Vec<f32> = (0..n).map(|i| (i % 11) as f32 / 11.0).collect();
+    let (a, b) = (&models[0], &models[1]);
+    let max_diff = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    let (la, lb) = (a.logits(&image)?, b.logits(&image)?);
+    let label = argmax(&la);
+    let (ga, gb) = (a.input_gradient(&image, label)?, b.input_gradient(&image, label)?);
+    println!(
+        "  same answers: logits max |Δ| {:e}, loss |Δ| {:e}, input gradient max |Δ| {:e} (bit-identical: {})",
+        max_diff(&la, &lb),
+        (ga.loss - gb.loss).abs(),
+        max_diff(&ga.grad, &gb.grad),
+        la == lb && ga.grad == gb.grad && ga.loss == gb.loss
+    );
     Ok(())
 }
 

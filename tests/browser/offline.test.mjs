@@ -61,7 +61,7 @@ function cached(page, paths) {
 test('the built service worker carries a version and the list of files', () => {
   assert.ok(VERSION && VERSION !== 'dev', `build.sh wrote a version into site/sw.js (found "${VERSION}")`);
   const files = JSON.parse(shipped.match(/^const FILES = (\[.*\]);$/m)[1]);
-  for (const file of ['index.html', 'pkg/fgsm_wasm_bg.wasm', 'pkg/fgsm_wasm.js', 'worker.js', 'models/mnist/model.onnx']) {
+  for (const file of ['index.html', 'pkg/fgsm_wasm_bg.wasm', 'pkg/fgsm_wasm.js', 'worker.js', 'models/mnist/model.onnx', 'models/mnist/model.nnef.tar']) {
     assert.ok(files.includes(file), `sw.js lists ${file}`);
   }
   assert.ok(!files.some((f) => /\.(br|gz)$/.test(f) || f === 'sw.js'), 'no compressed copies, not itself');
@@ -76,7 +76,9 @@ test('after one visit the article and the page work offline; a new version repla
   // service worker, which precaches the page's files and keeps what the article already used.
   const first = await page.$eval('fgsm-demo', (el) => `#${el.id}`);
   await attack(page, first, '2/255');
-  const wanted = ['/', '/blog/', '/pkg/fgsm_wasm_bg.wasm', '/pkg/fgsm_wasm.js', '/worker.js', '/models/mnist/model.onnx', '/models/efficientnet-lite0/model.onnx'];
+  // The models travel as their NNEF files (src/nnef.rs); MNIST's ONNX file is precached too, as
+  // the fallback.
+  const wanted = ['/', '/blog/', '/pkg/fgsm_wasm_bg.wasm', '/pkg/fgsm_wasm.js', '/worker.js', '/models/mnist/model.onnx', '/models/mnist/model.nnef.tar', '/models/efficientnet-lite0/model.nnef.tar'];
   await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: SLOW });
   let held;
   for (let tries = 0; tries < 120; tries++) {

@@ -162,7 +162,9 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
 
   // Changing one's mind during the download: the download stops and the digits are back at once.
   let slow = true;
-  await page.route('**/efficientnet-lite0/model.onnx', async (route) => {
+  // The model travels as its NNEF file (src/nnef.rs), or as its ONNX file without one.
+  const modelFile = /\/efficientnet-lite0\/model\.(onnx|nnef\.tar)$/;
+  await page.route(modelFile, async (route) => {
     if (slow) await new Promise((done) => setTimeout(done, 500));
     slow = false;
     // The page may cancel this very download while it waits (that is the point of the test);
@@ -178,7 +180,7 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.waitForSelector('#status[data-state="ready"][data-model="mnist"]');
   await page.waitForSelector('#results[data-for^="test:"]');
   assert.equal(await page.isVisible('#input-digits'), true);
-  await page.unroute('**/efficientnet-lite0/model.onnx');
+  await page.unroute(modelFile);
 
   // Record every state the status line goes through, and how long the page's thread ever stalls.
   await page.evaluate(() => {
@@ -264,8 +266,8 @@ test('switching to EfficientNet-Lite0 shows the download, then the preparation, 
   await page.waitForSelector('#results[data-for="photo:1@4/255"]');
   assert.equal(await text(page, '#original-pred'), card.samples[0].predicted.class);
   assert.deepEqual(
-    requests.filter((u) => /\.onnx$/.test(u)).map((u) => new URL(u).pathname),
-    ['/models/mnist/model.onnx', `/models/${MODEL}/model.onnx`],
+    requests.filter((u) => /\.(onnx|nnef\.tar)$/.test(u)).map((u) => new URL(u).pathname),
+    ['/models/mnist/model.nnef.tar', `/models/${MODEL}/model.nnef.tar`],
     'each model is fetched again when it is returned to',
   );
   await oneModelInWorker(page);

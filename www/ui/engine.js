@@ -6,6 +6,9 @@ import { MODELS, kindOf } from './models.js';
 
 let shared = null;
 
+/** A shipped model's NNEF file, beside its model.onnx (`./build.sh site` writes it, src/nnef.rs). */
+const NNEF_FILE = 'model.nnef.tar';
+
 /** The page's one engine, started on first use with the wasm from `pkg` (a folder URL). */
 export function sharedEngine(pkg) {
   shared ??= new Engine(pkg);
@@ -15,7 +18,7 @@ export function sharedEngine(pkg) {
 /**
  * Starts what a first view needs before the widget's own modules have loaded, so that the
  * downloads begin at once: the worker and its engine, the shipped model `model` (its card, and
- * its ONNX file in the worker) and, for a photo model, the sample photo `image`. The widget that
+ * its NNEF file, or ONNX file, in the worker) and, for a photo model, the sample photo `image`. The widget that
  * asks for them later gets these downloads instead of starting its own. `assets`: the folder
  * holding pkg/ and models/.
  */
@@ -25,7 +28,7 @@ export function startEarly({ assets, model, image = null }) {
   if (!shipped) return;
   const folder = new URL(shipped.folder, assets).href;
   // Every shipped model's file is model.onnx (its card says so too), so its download need not wait for the card.
-  engine.prefetch({ url: new URL('model.onnx', folder).href, card: engine.card(new URL('model.json', folder).href), folder });
+  engine.prefetch({ url: new URL('model.onnx', folder).href, card: engine.card(new URL('model.json', folder).href), folder, preferNnef: true });
   // A sample's name is its file's stem (see fgsm-demo.js).
   if (shipped.kind === 'photo' && image && /^[a-z][\w-]*$/i.test(image)) engine.prefetchPicture(new URL(`samples/${image}.png`, folder).href);
 }
@@ -83,12 +86,13 @@ class Engine {
   /**
    * A model in the model format, downloaded and prepared once for the whole page. `url`: the ONNX
    * file; `card`: its model.json (null when it has none); `folder`: where its other files are.
-   * `onProgress` gets {loaded, total} while it downloads and {phase: 'prepare', bytes} after.
+   * `preferNnef` (a shipped model, picked by name): load its NNEF file instead (the ONNX file on
+   * any error). `onProgress` gets {loaded, total} while it downloads and {phase: 'prepare', bytes} after.
    * Aborting `signal` stops waiting; the download stops when no widget waits for it any more.
    * → {key, info, card, digits, kind, timing}
    */
-  loadModel({ url, card, folder }, { onProgress = () => {}, signal } = {}) {
-    const entry = this.#entry({ url, card, folder });
+  loadModel({ url, card, folder, preferNnef = false }, { onProgress = () => {}, signal } = {}) {
+    const entry = this.#entry({ url, card, folder, preferNnef });
     entry.waiters++;
     entry.listeners.add(onProgress);
     const done = () => {
@@ -123,25 +127,29 @@ class Engine {
   }
 
   /** Starts downloading and preparing a model (as loadModel does) without waiting for it. */
-  prefetch({ url, card, folder }) {
-    this.#entry({ url, card, folder });
+  prefetch({ url, card, folder, preferNnef = false }) {
+    this.#entry({ url, card, folder, preferNnef });
   }
 
   /**
    * The one download and preparation of the model at `url`, started by its first asker. `card` may
    * still be on its way (a promise): the model's download does not wait for it.
    */
-  #entry({ url, card, folder }) {
+  #entry({ url, card, folder, preferNnef }) {
     let entry = this.#models.get(url);
     if (entry) return entry;
     const controller = new AbortController();
     const listeners = new Set();
     const key = `url:${url}`;
+    // A shipped model's NNEF file (its graph already simplified: a faster load) sits beside its ONNX
+    // file under one name, so asking for it need not wait for the card either; the worker falls
+    // back to the ONNX file on any error.
+    const nnef = preferNnef && folder ? { url: new URL(NNEF_FILE, folder).href } : null;
     // The decoded size, for the progress of a download through a compressing server (which does
     // not tell it), once the card has told it.
     let expectedBytes = 0;
     const cardReady = Promise.resolve(card).then((c) => {
-      expectedBytes = c?.onnx?.bytes ?? 0;
+      expectedBytes = (nnef && c?.nnef?.bytes) || c?.onnx?.bytes || 0;
       return c;
     });
     cardReady.catch(() => {});
@@ -152,13 +160,15 @@ class Engine {
         const known = p.total || p.phase ? p : { ...p, total: expectedBytes };
         listeners.forEach((l) => l(known));
       };
-      const [info, card] = await Promise.all([this.client.call('load', { key, url }, { signal: controller.signal, onProgress }), cardReady, this.ready]);
+      const [info, card] = await Promise.all([this.client.call('load', { key, url, nnef }, { signal: controller.signal, onProgress }), cardReady, this.ready]);
       const digits = card?.test_digits
         ? new (await import('./test-digits.js')).TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
         : null;
-      return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms } };
+      // The file the worker used, for the service worker to keep (sw-register.js).
+      entry.files = [info.format === 'nnef' ? nnef.url : url];
+      return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms, format: info.format } };
     })();
-    entry = { promise, waiters: 0, users: 0, controller, listeners };
+    entry = { promise, waiters: 0, users: 0, controller, listeners, url, nnef: Boolean(nnef), files: null };
     this.#models.set(url, entry);
     promise.catch(() => this.#models.get(url) === entry && this.#models.delete(url));
     return entry;
@@ -185,7 +195,9 @@ class Engine {
 
   /** The URLs of the model files this engine has been asked to load. */
   usedFiles() {
-    return [...this.#models.keys()];
+    // A model still loading counts once its file is known: with an NNEF file, the ONNX file is
+    // fetched only if the NNEF file fails.
+    return [...this.#models.values()].flatMap((entry) => entry.files ?? (entry.nnef ? [] : [entry.url]));
   }
 
   /** A model.json (fetched once), or null when `optional` and it cannot be had. */

@@ -77,13 +77,15 @@ export async function chooseModel(v, spec) {
       const onProgress = (p) => {
         if (!token.current) return;
         if (p.phase === 'prepare') {
-          v.status.set('loading', `Preparing ${v.loading.title} (parsing and optimising ${bytes(p.bytes)} of ONNX)…`, 'busy', { phase: 'prepare', since: performance.now() });
+          v.status.set('loading', `Preparing ${v.loading.title} (${p.format === 'nnef' ? 'reading' : 'parsing'} and optimising ${bytes(p.bytes)} of ${p.format === 'nnef' ? 'NNEF' : 'ONNX'})…`, 'busy', { phase: 'prepare', since: performance.now() });
         } else {
           v.loading.model = p;
           showDownload(v);
         }
       };
-      const loaded = await v.engine.loadModel({ url, card, folder }, { onProgress, signal: controller.signal });
+      // A shipped model picked by name may come as its NNEF file (its card names it); a model
+      // given by its address comes from that file.
+      const loaded = await v.engine.loadModel({ url, card, folder, preferNnef: byName }, { onProgress, signal: controller.signal });
       model = modelRecord({
         ...loaded,
         name: card?.name ?? entry.name,
