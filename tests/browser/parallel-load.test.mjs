@@ -16,7 +16,8 @@ import { start, newPage, assertClean } from '../support/browser.mjs';
 
 const HOLD_MS = 20_000;
 const ENGINE = /\/pkg\/fgsm_wasm_bg\.wasm$/;
-const MODEL = /\/models\/[^/]+\/model\.onnx$/;
+// A shipped model comes as its NNEF file (model.nnef.tar), or as its ONNX file.
+const MODEL = /\/models\/[^/]+\/model\.(onnx|nnef\.tar)$/;
 const WIDGET = /\/embed\/fgsm-demo\.js$/;
 const LEAD_SAMPLE = /\/models\/efficientnet-lite0\/samples\/camera\.png$/;
 /** What the first verdict on the lead photo does not need. */
