@@ -104,10 +104,12 @@ build_wasm() {
   fi
 }
 
-# The native CLI (target/native/fgsm): build_site runs it to derive each model's NNEF file.
+# The native CLI (target/debug/fgsm): build_site runs it to derive each model's NNEF file. Built
+# with the test profile, the one `cargo test` uses, so that `./build.sh test` compiles tract
+# natively once, not twice.
 build_cli() {
   say "building the native CLI (fgsm)"
-  cargo build --profile native --features cli --bin fgsm
+  cargo build --profile test --features cli --bin fgsm
 }
 
 # Each model's card in site/ gets `nnef: {file, bytes, sha256}` when the NNEF file was made: the
@@ -154,7 +156,7 @@ build_site() {
       -o -name '*.png' -o -name '*.jpg' -o -name 'LICENSE*' \) -exec cp {} "$next/models/$name/" \;
     if [ -d "$dir/samples" ]; then cp -R "$dir/samples" "$next/models/$name/"; fi
     if [ -f "$dir/model.onnx" ]; then
-      target/native/fgsm nnef --model "$dir/model.onnx" --out "$next/models/$name/model.nnef.tar"
+      target/debug/fgsm nnef --model "$dir/model.onnx" --out "$next/models/$name/model.nnef.tar"
     fi
   done
   stamp_cards "$next"
