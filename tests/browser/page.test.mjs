@@ -533,9 +533,9 @@ test('a slider step costs one forward pass; the 8-bit check runs once the slider
     const rgba = canvas.getContext('2d').getImageData(0, 0, width, height).data;
     const pixels = new Float32Array(3 * width * height);
     for (let c = 0; c < 3; c++) for (let i = 0; i < width * height; i++) pixels[c * width * height + i] = rgba[4 * i + c] / 255;
-    const { sharedEngine, usedFiles } = await import(`${site}ui/engine.js`);
+    const { sharedEngine } = await import(`${site}ui/engine.js`);
     const { percent } = await import(`${site}ui/format.js`);
-    const model = `url:${usedFiles().find((u) => u.includes('efficientnet-lite0'))}`;
+    const model = `url:${site}models/efficientnet-lite0/model.onnx`; // the page's key for the model (engine.js)
     const r = await sharedEngine().client.call('setImage', { model, slot: 'test:saved-png', pixels });
     return { prediction: r.prediction, percent: percent(r.probs[r.prediction]) };
   }, env.url);
