@@ -20,10 +20,10 @@ const PRECACHE = /^(index\.html|[^/]+\.(js|css)|ui\/[^/]+|embed\/[^/]+\.js|pkg\/
 const scope = new URL('./', self.location.href);
 const precached = FILES.filter((file) => PRECACHE.test(file)).map((file) => new URL(file === 'index.html' ? './' : file, scope).href);
 
-// A new version asks to take over at once (skipWaiting). Chromium still waits until the old
-// version is idle: at once when the reader's last page of this site closes, else after 30 s with
-// no request, or 5 minutes at most (a request that restarts the old worker while it is being
-// stopped for the switch puts the switch off; tests/browser/offline.test.mjs makes that happen).
+// A new version asks to take over at once (skipWaiting), which it usually does. But a request
+// that restarts the old worker while Chromium is stopping it for the switch puts the switch off
+// until the old worker has been idle for 30 s (5 minutes at most) or the reader's last page of
+// this site closes (tests/browser/offline.test.mjs makes that happen).
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
