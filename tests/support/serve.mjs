@@ -44,7 +44,11 @@ const TYPES = {
  */
 export function serve({ root, port = 0, isolated = false, quiet = true, compressed = true, headers: extra = {}, hold = null, mounts = {}, onPost = null }) {
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+    const path = requestPath(req.url);
+    if (path === null) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+      return res.end('Bad request: the address is not a valid path\n');
+    }
     if (req.method === 'POST' && onPost) {
       const chunks = [];
       for await (const chunk of req) chunks.push(chunk);
@@ -105,6 +109,18 @@ export function serve({ root, port = 0, isolated = false, quiet = true, compress
       ok({ url, close: () => new Promise((done) => server.close(() => done())) });
     });
   });
+}
+
+/**
+ * The decoded path a request asks for, or null when its target cannot be read as one (say `//` or
+ * a broken %-escape): answered 400, never a crash of the server.
+ */
+function requestPath(target) {
+  try {
+    return decodeURIComponent(new URL(target, 'http://localhost').pathname);
+  } catch {
+    return null;
+  }
 }
 
 /** The precompressed copy of `file` to send for this Accept-Encoding header, if one exists. */
