@@ -54,14 +54,15 @@ const handlers = {
    * Progress: {loaded, total} while downloading, then {phase: 'build'} if building, then {phase: 'prepare', format}.
    * → {inputShape, numClasses, ms (preparation), downloadMs, bytes, built, format, nnefProblem}
    */
-  async load({ key, url, file, build = null, expectedBytes = 0 }, progress, signal, early) {
+  async load({ key, url, file, build = null }, progress, signal, early) {
     let data;
     let downloadMs = null;
     let format = 'onnx';
     let nnefProblem = null;
+    let fetchOnnx = null;
     if (url) {
       // Started when the request arrived (see `starters`), while the engine may still download.
-      ({ data, downloadMs, format, nnefProblem } = await early);
+      ({ data, downloadMs, format, nnefProblem, fetchOnnx } = await early);
     } else if (file instanceof Blob) {
       data = new Uint8Array(await file.arrayBuffer());
     } else {
@@ -90,7 +91,7 @@ const handlers = {
         nnefProblem = e instanceof Error ? e.message : String(e);
         console.warn(`could not load ${key} from its NNEF file (${nnefProblem}); loading its ONNX file instead`);
         const fetching = performance.now();
-        data = await download(url, { onProgress: progress, signal, expectedBytes });
+        ({ data } = await fetchOnnx(nnefProblem));
         downloadMs += performance.now() - fetching;
         format = 'onnx';
         if (signal.aborted) throw abortError();
@@ -598,8 +599,9 @@ const starters = {
     // instead of the ONNX file when the model needs no gradient graph built; the ONNX file if it
     // cannot be fetched.
     if (!nnef?.url || build) return onnx();
-    return download(nnef.url, { onProgress: progress, signal, expectedBytes: nnef.bytes ?? 0 }).then(
-      (data) => ({ data, downloadMs: performance.now() - started, format: 'nnef', nnefProblem: null }),
+    return download(nnef.url, { onProgress: progress, signal }).then(
+      // With the ONNX download, for the handler to fall back on if the NNEF file does not load.
+      (data) => ({ data, downloadMs: performance.now() - started, format: 'nnef', nnefProblem: null, fetchOnnx: onnx }),
       (e) => {
         if (signal.aborted || e?.name === 'AbortError') throw e;
         console.warn(`could not fetch ${nnef.url} (${e?.message}); fetching ${url} instead`);

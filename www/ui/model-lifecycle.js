@@ -83,8 +83,8 @@ export async function chooseModel(v, spec) {
           showDownload(v);
         }
       };
-      // A shipped model picked by name may come as its NNEF file (its card names it); a model
-      // given by its address comes from that file.
+      // A shipped model picked by name may come as its NNEF file (beside its ONNX file, see
+      // engine.js); a model given by its address comes from that file.
       const loaded = await v.engine.loadModel({ url, card, folder, preferNnef: byName }, { onProgress, signal: controller.signal });
       model = modelRecord({
         ...loaded,
