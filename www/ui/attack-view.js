@@ -9,7 +9,8 @@ import { checkSavedAtRest, cancelSavedCheck } from './saved-check.js';
 import { dropOwnTarget } from './controls.js';
 import { gainFactor } from './eps-scale.js';
 import { renderSpeed } from './model-card.js';
-import { methodArgs, startRun, showRun, showMethod, METHODS } from './method.js';
+import { methodArgs, startRun, showRun, showMethod } from './method.js';
+import { METHODS } from './method-params.js';
 
 /** Attacks the current image at the current ε, target and gain; shows the newest answer. */
 export async function runAttack(v) {

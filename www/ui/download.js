@@ -6,13 +6,14 @@
  * as it streams: at most every `every` ms and once at the end. `total` is `expectedBytes` (the
  * size the caller knows, e.g. from a model card) when the server compresses, since Content-Length
  * then counts compressed bytes; 0 when neither says. Fails with an Error in plain words for a network error or
- * an HTTP error status, and with an AbortError when `signal` aborts.
+ * an HTTP error status, and with an AbortError when `signal` aborts. `started`: the Response of a
+ * fetch of `url` already under way (its request went out earlier), to use instead of a new one.
  * @returns {Promise<Response>}
  */
-export async function fetchWithProgress(url, { onProgress = null, signal = undefined, every = 50, expectedBytes = 0 } = {}) {
+export async function fetchWithProgress(url, { onProgress = null, signal = undefined, every = 50, expectedBytes = 0, started = null } = {}) {
   let response;
   try {
-    response = await fetch(url, { signal });
+    response = await (started ?? fetch(url, { signal }));
   } catch (e) {
     if (signal?.aborted) throw abortError();
     throw new Error(`could not load ${url}: ${e.message}`);

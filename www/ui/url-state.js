@@ -2,7 +2,7 @@
 // #digit=12&eps=0.25&method=pgd&steps=20&seed=3, so that a view can be shared. Translated to and
 // from the widget's attributes (model, image, eps, target, method, steps, alpha, momentum, seed).
 // Pure functions (Node unit tests: tests/unit/).
-import { METHODS, PARAMS, parseParam } from './method.js';
+import { METHODS, PARAMS, parseParam } from './method-params.js';
 
 const NAME = /^[\w-]+$/;
 

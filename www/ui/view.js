@@ -18,7 +18,8 @@ import { usePicture, loadSample, loadPictureUrl, sampleIndex } from './photo-pan
 import { setupControls, configureGain, setEps, setTarget, resolveTarget, showTargetChip } from './controls.js';
 import { runAttack, setupTerms } from './attack-view.js';
 import { cancelSavedCheck } from './saved-check.js';
-import { setupMethod, initialMethod, showMethod, parseMethodName, parseParam, methodParams } from './method.js';
+import { setupMethod, showMethod } from './method.js';
+import { initialMethod, parseMethodName, parseParam, methodParams } from './method-params.js';
 import { runSweep, showSweepPending } from './sweep.js';
 import { runRobustness } from './robustness.js';
 
