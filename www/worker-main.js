@@ -12,7 +12,8 @@ import { sniffImage } from './ui/image-sniff.js';
 import { cropOf } from './ui/crop.js';
 import { fetchWithProgress, download, abortError } from './ui/download.js';
 import { argmax } from './ui/format.js';
-import { ENGINE, DEFAULT_PKG, engineUrl, firstModelFile, takeStartedDownload } from './worker.js';
+import { ENGINE, DEFAULT_PKG, engineUrl, firstModelFile } from './ui/engine-files.js';
+import { takeStartedDownload } from './worker.js';
 
 /** The smallest module that uses a SIMD128 instruction (as in the wasm-feature-detect package). */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
@@ -644,7 +645,8 @@ async function handle({ id, op, args } = {}, early) {
 // One request at a time, in arrival order (handle never rejects, so the chain never breaks).
 // A request to stop one ({abort: id}) is handled at once, even while another request runs.
 let queue = Promise.resolve();
-function receive(message) {
+/** Takes one message from the page (worker.js passes each on, in order). */
+export function receive(message) {
   if (message && 'abort' in message) {
     controllers.get(message.abort)?.abort();
     return;
@@ -656,10 +658,4 @@ function receive(message) {
   const early = starter?.(message.args ?? {}, (p) => self.postMessage({ id: message.id, progress: p }), controller.signal) ?? null;
   early?.catch(() => {}); // its failure is reported when the handler awaits it
   queue = queue.then(() => handle(message, early));
-}
-
-/** Called by worker.js once this module has loaded, with the messages that came before. */
-export function start(waiting) {
-  for (const message of waiting) receive(message);
-  self.onmessage = (event) => receive(event.data);
 }

@@ -1,31 +1,27 @@
-// The engine's worker starts here. This script imports nothing statically, so it runs as soon as it
-// arrives: the files that a request will download (the engine, a shipped model) are asked for the
-// moment the request comes in, not one round trip later, once the engine's glue and the worker's
-// modules have loaded. worker-main.js does all the rest; it takes over the requests that arrived
-// meanwhile, in their order.
+// The engine's worker starts here. The files that a request will download (the engine, a shipped
+// model) are usually already on their way: the page started them and hands them over as streams
+// (ui/engine.js). Where a browser cannot hand over a stream, this script starts them the moment the
+// request arrives; it imports only that list of files, so that it runs as soon as it can, not once
+// the engine's glue and the worker's modules have loaded. worker-main.js does all the rest; it takes
+// over the requests that arrived meanwhile, in their order.
 
-/** The engine build (SIMD128; a relaxed-SIMD build measured no faster and was dropped). */
-export const ENGINE = { name: 'SIMD128', file: 'fgsm_wasm_bg.wasm' };
+import { engineUrl, firstModelFile } from './ui/engine-files.js';
 
-/** The folder of the engine's files when a request does not name one: the pkg/ beside this worker. */
-export const DEFAULT_PKG = new URL('./pkg/', import.meta.url).href;
-
-/** The engine's file in the folder `pkg`. */
-export const engineUrl = (pkg) => new URL(ENGINE.file, pkg ?? DEFAULT_PKG).href;
-
-/**
- * The file a `load` request downloads first: a shipped model's NNEF file when it needs no gradient
- * graph built (`nnef`: {url}), else its ONNX file (`url`); null for a reader's own file.
- */
-export const firstModelFile = ({ url, nnef = null, build = null }) => (!url ? null : nnef?.url && !build ? nnef.url : url);
-
-/** Downloads started here, by URL, until worker-main.js takes them: {response, controller}. */
+/** Downloads under way, by URL, until worker-main.js takes them: {response, controller}. */
 const started = new Map();
 
-function startDownload(url) {
-  if (!url || started.has(url)) return;
+/**
+ * Registers the download of `url`: the page's (`stream`, a ReadableStream it handed over, of
+ * `type`) or, without one, a fetch started now.
+ */
+function startDownload(url, stream = null, type = null) {
+  if (!url) return;
+  started.get(url)?.controller.abort(); // an older one that nobody took
   const controller = new AbortController();
-  const response = fetch(url, { signal: controller.signal });
+  // Through a pipe that the controller can cut, so that stopping works as for a fetch.
+  const response = stream
+    ? Promise.resolve(new Response(stream.pipeThrough(new TransformStream(), { signal: controller.signal }), { headers: type ? { 'Content-Type': type } : {} }))
+    : fetch(url, { signal: controller.signal });
   response.catch(() => {}); // its failure is reported to whoever takes it
   started.set(url, { response, controller });
 }
@@ -43,17 +39,24 @@ export function takeStartedDownload(url, signal) {
   return found.response;
 }
 
-// Until worker-main.js has loaded: keep each message, and start what it will download.
+// Every request: start (or take over) what it will download, then hand it to worker-main.js, or
+// keep it until that module has loaded.
 const waiting = [];
+let receive = null;
 self.onmessage = (event) => {
   const message = event.data;
-  waiting.push(message);
-  if (message?.op === 'init') startDownload(engineUrl(message.args?.pkg));
-  if (message?.op === 'load') startDownload(firstModelFile(message.args ?? {}));
+  const stream = message?.args?.started instanceof ReadableStream ? message.args.started : null;
+  if (message?.op === 'init') startDownload(engineUrl(message.args?.pkg), stream, 'application/wasm');
+  if (message?.op === 'load') startDownload(firstModelFile(message.args ?? {}), stream);
+  if (receive) receive(message);
+  else waiting.push(message);
 };
 
 import('./worker-main.js').then(
-  ({ start }) => start(waiting),
+  (main) => {
+    receive = main.receive;
+    for (const message of waiting.splice(0)) receive(message);
+  },
   (e) => {
     // Thrown outside the promise, so that the page's Worker gets an error event and says so.
     setTimeout(() => {

@@ -57,11 +57,36 @@ export async function fetchWithProgress(url, { onProgress = null, signal = undef
 export async function download(url, options = {}) {
   const response = await fetchWithProgress(url, options);
   try {
-    return new Uint8Array(await response.arrayBuffer());
+    return await bodyBytes(response);
   } catch (e) {
     if (options.signal?.aborted || e.name === 'AbortError') throw abortError();
     throw e.message?.startsWith('could not load') ? e : new Error(`could not load ${url}: ${e.message}`);
   }
+}
+
+/**
+ * A response's body as bytes, read chunk by chunk rather than by arrayBuffer(): a body that fails
+ * part-way (a download the page handed to the worker that ended in an HTTP error, say) then keeps
+ * its own message, where arrayBuffer() says only "Failed to fetch".
+ */
+async function bodyBytes(response) {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.byteLength;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /** The body of `url` as JSON, with the file named when it is not valid JSON. */

@@ -3,6 +3,7 @@
 import { WorkerClient } from './worker-client.js';
 import { downloadJson, download, downloadBlob, abortError } from './download.js';
 import { MODELS, kindOf } from './models.js';
+import { engineUrl, firstModelFile } from './engine-files.js';
 
 let shared = null;
 
@@ -33,6 +34,36 @@ export function startEarly({ assets, model, image = null }) {
   if (shipped.kind === 'photo' && image && /^[a-z][\w-]*$/i.test(image)) engine.prefetchPicture(new URL(`samples/${image}.png`, folder).href);
 }
 
+/** Whether this browser can hand a stream to a worker (Chrome 87 and Firefox 100 on; not every Safari). */
+const STREAMS_MOVE = (() => {
+  try {
+    const { readable } = new TransformStream();
+    new MessageChannel().port1.postMessage(readable, [readable]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Starts downloading `url` here, on the page's thread, to hand to the worker as a stream: the
+ * download then begins before the worker and its modules have loaded (a round trip or two on a
+ * slow link). → {args: {started: the stream}, transfer: [it]} for the request that names the file;
+ * empty where a stream cannot be handed over (the worker then downloads the file itself). An HTTP
+ * error or a failed download errors the stream, and the worker reports it as its own would be.
+ */
+function downloadHere(url) {
+  if (!STREAMS_MOVE) return { args: {}, transfer: [] };
+  const { readable, writable } = new TransformStream();
+  fetch(url)
+    .then((response) => {
+      if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+      return response.body.pipeTo(writable);
+    })
+    .catch((e) => writable.abort(e).catch(() => {}));
+  return { args: { started: readable }, transfer: [readable] };
+}
+
 /**
  * The files the page's engine has downloaded in its worker (each model's ONNX file), which the
  * page's own resource timing does not list: the service worker keeps them for offline visits.
@@ -59,7 +90,9 @@ class Engine {
   constructor(pkg) {
     // A factory, not a worker: after a trap the client starts a fresh one (see worker-client.js).
     this.client = new WorkerClient(() => new Worker(new URL('../worker.js', import.meta.url), { type: 'module' }));
-    this.ready = this.client.call('init', { pkg }, {
+    const engineFile = downloadHere(engineUrl(pkg));
+    this.ready = this.client.call('init', { pkg, ...engineFile.args }, {
+      transfer: engineFile.transfer,
       onProgress: (p) => {
         this.progress = p;
         for (const listener of this.#listeners) listener(p);
@@ -160,7 +193,9 @@ class Engine {
         const known = p.total || p.phase ? p : { ...p, total: expectedBytes };
         listeners.forEach((l) => l(known));
       };
-      const [info, card] = await Promise.all([this.client.call('load', { key, url, nnef }, { signal: controller.signal, onProgress }), cardReady, this.ready]);
+      const file = downloadHere(firstModelFile({ url, nnef }));
+      const loading = this.client.call('load', { key, url, nnef, ...file.args }, { signal: controller.signal, onProgress, transfer: file.transfer });
+      const [info, card] = await Promise.all([loading, cardReady, this.ready]);
       const digits = card?.test_digits
         ? new (await import('./test-digits.js')).TestDigits(await download(new URL(card.test_digits.file, folder).href), card.test_digits.count)
         : null;

@@ -144,7 +144,9 @@ export class WorkerClient {
     const what = op === 'init' ? 'init' : op === 'load' || op === 'unload' ? `model:${args.key}` : null;
     if (!what) return;
     this.#setup.delete(what); // a replaced model moves to the end, after the engine
-    if (op !== 'unload') this.#setup.set(what, { op, args });
+    // Not a download the page handed over (`started`, a stream now used up): a new worker fetches the file itself.
+    const { started, ...again } = args;
+    if (op !== 'unload') this.#setup.set(what, { op, args: again });
   }
 
   /**
