@@ -8,7 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_core::ops::konst::Const;
+use tract_onnx::tract_core::ops::logic::{Iff, comp_lt};
+use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
 
 use crate::error::{Error, Result};
 
@@ -17,6 +21,9 @@ pub const LABEL: &str = "label";
 pub const LOGITS: &str = "logits";
 pub const LOSS: &str = "loss";
 pub const INPUT_GRAD: &str = "input_grad";
+/// The gradient plan's fourth output, added at load (see [`choose_label_in_graph`]): the class whose
+/// loss it differentiated.
+pub const LABEL_USED: &str = "label_used";
 
 /// ONNX `TensorProto.DataType` codes of the two input types.
 const ONNX_FLOAT: i32 = 1;
@@ -106,6 +113,31 @@ fn unshare_large_constants(model: &mut TypedModel) -> TractResult<()> {
     Ok(())
 }
 
+/// Lets a negative `label` mean "the model's own prediction": the gradient plan computes
+/// `label < 0 ? argmax(logits) : label` before the loss, and returns the class it used as a fourth
+/// output, [`LABEL_USED`]. The first attack on a new image then costs one gradient pass instead of a
+/// forward pass (to learn the prediction) followed by a gradient pass. Wired into the loaded graph,
+/// not written into the model files, so every file gets it, and none ever one-hot-encodes a −1 into
+/// a label that matches no class. The gradient graph treats the label as a constant either way, so
+/// the gradient is the one for the predicted class given explicitly (tests/label_in_graph.rs).
+fn choose_label_in_graph(model: &mut TypedModel) -> TractResult<()> {
+    let label = model.inputs[1];
+    let logits = model.outputs[0];
+    let consumers = model.outlet_successors(label).to_vec();
+    // ArgMax keeps the reduced axis ([1, 1]); `false`: the first of equal maxima, like `argmax` below.
+    let predicted = model.wire_node("label_predicted", Reduce { axes: tvec![1], reducer: Reducer::ArgMax(false) }, &[logits])?;
+    let predicted = model.wire_node("label_predicted_flat", AxisOp::Rm(1), &predicted)?[0];
+    let zero = model.add_const("label_zero", tensor1(&[0i64]))?;
+    let negative = model.wire_node("label_negative", TypedBinOp(comp_lt(), None), &[label, zero])?[0];
+    let used = model.wire_node(LABEL_USED, Iff, &[negative, predicted, label])?[0];
+    for inlet in consumers {
+        model.add_edge(used, inlet)?;
+    }
+    model.outputs.push(used);
+    model.set_outlet_label(used, LABEL_USED.to_string())?;
+    Ok(())
+}
+
 /// The loss of one labelled input and its gradient with respect to the input pixels.
 #[derive(Clone, Debug)]
 pub struct Gradient {
@@ -179,6 +211,7 @@ impl Model {
 
         let mut for_gradient = decluttered;
         unshare_large_constants(&mut for_gradient).map_err(Error::engine("prepare the weights"))?;
+        choose_label_in_graph(&mut for_gradient).map_err(Error::engine("let the graph choose the label"))?;
         let gradient = optimized_plan(for_gradient).map_err(Error::engine("prepare the gradient plan"))?;
         on_stage(LoadStage::GradientPlan);
 
@@ -224,17 +257,33 @@ impl Model {
 
     /// Loss and ∂loss/∂pixels for the given label, from the gradient graph inside the model.
     pub fn input_gradient(&self, pixels: &[f32], label: usize) -> Result<Gradient> {
+        let label = self.check_label(label as i64)? as i64;
+        Ok(self.run_gradient(pixels, label)?.0)
+    }
+
+    /// Loss and ∂loss/∂pixels for the class the model predicts on `pixels`, in one gradient pass
+    /// (the graph picks the class, see [`choose_label_in_graph`]). → (that class, the gradient, the
+    /// logits)
+    pub fn predicted_gradient(&self, pixels: &[f32]) -> Result<(usize, Gradient, Vec<f32>)> {
+        let (gradient, logits, used) = self.run_gradient(pixels, -1)?;
+        Ok((used, gradient, logits))
+    }
+
+    /// One run of the gradient plan with `label` (checked, or negative for the prediction). → (the
+    /// gradient, the logits, the class the graph used)
+    fn run_gradient(&self, pixels: &[f32], label: i64) -> Result<(Gradient, Vec<f32>, usize)> {
         self.check_pixels(pixels)?;
-        self.check_label(label as i64)?;
-        let label_tensor = Tensor::from_shape(&[1], &[label as i64]).map_err(Error::engine("make the label"))?;
+        let label_tensor = Tensor::from_shape(&[1], &[label]).map_err(Error::engine("make the label"))?;
         GRADIENT_RUNS.fetch_add(1, Ordering::Relaxed);
         let outputs = self
             .gradient
             .run(tvec!(self.image_tensor(pixels)?.into(), label_tensor.into()))
             .map_err(Error::engine("run the gradient plan"))?;
-        let probs = softmax(&to_f32_vec(&outputs[0])?);
+        let logits = to_f32_vec(&outputs[0])?;
         let loss = *to_f32_vec(&outputs[1])?.first().ok_or_else(|| Error::Unsupported("`loss` is empty".into()))?;
-        Ok(Gradient { loss, grad: to_f32_vec(&outputs[2])?, probs })
+        let used = outputs[3].to_plain_array_view::<i64>().map_err(Error::engine("read the label used"))?;
+        let used = self.check_label(used.iter().next().copied().unwrap_or(-1))?;
+        Ok((Gradient { loss, grad: to_f32_vec(&outputs[2])?, probs: softmax(&logits) }, logits, used))
     }
 
     pub(crate) fn check_label(&self, label: i64) -> Result<usize> {

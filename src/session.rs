@@ -38,13 +38,20 @@ impl Model {
     /// Sets `pixels` (CHW in [0, 1]) as the image of a new session; runs one forward pass.
     pub fn session(&self, pixels: &[f32]) -> Result<Session> {
         let logits = self.logits(pixels)?;
-        Ok(Session {
-            model: self.clone(),
-            pixels: pixels.to_vec(),
-            probs: softmax(&logits),
-            logits,
-            gradients: Vec::new(),
-        })
+        Ok(self.new_session(pixels, logits, Vec::new()))
+    }
+
+    /// [`session`](Self::session) for an image that will be attacked against the model's own
+    /// prediction next: one gradient pass gives the prediction and that gradient together (see
+    /// [`Model::predicted_gradient`]), where `session` then the attack would cost a forward pass and
+    /// a gradient pass.
+    pub fn session_with_gradient(&self, pixels: &[f32]) -> Result<Session> {
+        let (predicted, gradient, logits) = self.predicted_gradient(pixels)?;
+        Ok(self.new_session(pixels, logits, vec![(predicted, gradient)]))
+    }
+
+    fn new_session(&self, pixels: &[f32], logits: Vec<f32>, gradients: Vec<(usize, Gradient)>) -> Session {
+        Session { model: self.clone(), pixels: pixels.to_vec(), probs: softmax(&logits), logits, gradients }
     }
 }
 
@@ -63,9 +70,10 @@ impl Session {
         &self.probs
     }
 
-    /// The model's class for the clean image.
+    /// The model's class for the clean image: the largest logit, as the gradient plan picks it
+    /// (softmax can round two close logits to one probability).
     pub fn prediction(&self) -> usize {
-        argmax(&self.probs)
+        argmax(&self.logits)
     }
 
     /// Cross-entropy of the clean image against `class`.

@@ -134,6 +134,13 @@ impl Model {
     pub fn session(&self, pixels: &[f32]) -> Result<Session, JsValue> {
         Ok(Session(self.0.session(pixels)?))
     }
+
+    /// `sessionWithGradient(pixels)`: `session` for an image to be attacked against the model's own
+    /// prediction next; one gradient pass gives the prediction and that gradient together.
+    #[wasm_bindgen(js_name = sessionWithGradient)]
+    pub fn session_with_gradient(&self, pixels: &[f32]) -> Result<Session, JsValue> {
+        Ok(Session(self.0.session_with_gradient(pixels)?))
+    }
 }
 
 /// One image and what the model computed for it: the clean probabilities, the gradients taken per

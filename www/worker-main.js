@@ -234,16 +234,18 @@ const handlers = {
    * prediction, the gradients taken) stays in the worker, and `attack` and `sweep` name it by the
    * returned id instead of sending the pixels again. `slot` names who holds it (one widget): the
    * slot's previous image is freed, as is every image of a model that is unloaded or replaced.
+   * `withGradient`: the next request attacks the model's own prediction, so one gradient pass
+   * learns the prediction and takes that gradient (a forward pass, then a gradient pass otherwise).
    * → {image (the id), probs, prediction, width, height}
    */
-  setImage({ model: key, slot, pixels }) {
+  setImage({ model: key, slot, pixels, withGradient = false }) {
     const m = get(key);
     if (typeof slot !== 'string' || !slot) throw new Error('setImage needs a slot (a name for who holds the image)');
     const x = asPixels(pixels);
     freeImages((held) => held.slot === slot, 'a newer image replaced it');
-    const session = m.session(x);
+    const session = withGradient ? m.sessionWithGradient(x) : m.session(x);
     const id = `${WORKER_TAG}.${++imagesSet}`;
-    images.set(id, { key, model: m, slot, session, pixels: x, gradients: new Set() });
+    images.set(id, { key, model: m, slot, session, pixels: x, gradients: new Set(withGradient ? ['predicted'] : []) });
     const [, , height, width] = m.inputShape;
     return { image: id, probs: session.predict(), prediction: session.prediction, width, height };
   },

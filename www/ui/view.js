@@ -418,7 +418,10 @@ export class DemoView {
     this.lanes.check.drop();
     this.lanes.sweep.drop();
     cancelSavedCheck(this);
-    const args = { model: state.model.key, slot: this.imageSlot, pixels: state.pixels };
+    // An untargeted FGSM or FGM attack follows, on the model's prediction: the worker learns the
+    // prediction in the gradient pass it then needs anyway.
+    const withGradient = state.target === null && ['fgsm', 'fgm'].includes(state.method.method);
+    const args = { model: state.model.key, slot: this.imageSlot, pixels: state.pixels, withGradient };
     const id = this.lanes.image('setImage', args).then((r) => (r === STALE ? STALE : r.image));
     id.catch(() => {}); // reported by the attack that awaits it
     this.workerImage = { pixels: state.pixels, model: state.model, id };
