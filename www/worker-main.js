@@ -36,7 +36,9 @@ const handlers = {
    */
   async init({ pkg } = {}, progress) {
     const started = performance.now();
-    const { bytes, name, file } = await loadEngine(progress, pkg ?? enginePkg);
+    const loading = loadEngine(progress, pkg ?? enginePkg);
+    markEngineAsked();
+    const { bytes, name, file } = await loading;
     return { name, file, bytes, ms: performance.now() - started };
   },
 
@@ -189,6 +191,7 @@ const handlers = {
       throw new Error('this browser cannot read pictures in the background (it lacks OffscreenCanvas); try a current Chrome, Firefox or Safari');
     }
     if (file.size === 0) throw new Error('the file is empty');
+    await loadEngine(); // for rgbaToPixels (this request may run beside the queue, before init ends)
     if (file.size > MAX_FILE_BYTES) {
       throw new Error(`the file is ${megabytes(file.size)}; pictures up to ${megabytes(MAX_FILE_BYTES)} are accepted`);
     }
@@ -647,6 +650,10 @@ async function handle({ id, op, args } = {}, early) {
 // One request at a time, in arrival order (handle never rejects, so the chain never breaks).
 // A request to stop one ({abort: id}) is handled at once, even while another request runs.
 let queue = Promise.resolve();
+let initReceived = false;
+/** Resolves once `init` has asked for the engine (from the folder it names), for the requests beside the queue. */
+let markEngineAsked;
+const engineAsked = new Promise((resolve) => (markEngineAsked = resolve));
 /** Takes one message from the page (worker.js passes each on, in order). */
 export function receive(message) {
   if (message && 'abort' in message) {
@@ -656,6 +663,13 @@ export function receive(message) {
   const controller = new AbortController();
   controllers.set(message?.id, controller);
   const op = message?.op;
+  // Decoding a picture touches no model, so once the engine has been asked for it runs beside the
+  // queue: a photo then decodes while a model downloads inside the queue's `load`.
+  if (op === 'init') initReceived = true;
+  if (op === 'decode' && initReceived) {
+    engineAsked.then(() => handle(message, null));
+    return;
+  }
   const starter = Object.hasOwn(starters, op) ? starters[op] : null;
   const early = starter?.(message.args ?? {}, (p) => self.postMessage({ id: message.id, progress: p }), controller.signal) ?? null;
   early?.catch(() => {}); // its failure is reported when the handler awaits it

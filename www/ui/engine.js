@@ -4,6 +4,7 @@ import { WorkerClient } from './worker-client.js';
 import { downloadJson, download, downloadBlob, abortError } from './download.js';
 import { MODELS, kindOf } from './models.js';
 import { engineUrl, firstModelFile } from './engine-files.js';
+import { cropFraction } from './crop.js';
 
 let shared = null;
 
@@ -29,9 +30,10 @@ export function startEarly({ assets, model, image = null }) {
   if (!shipped) return;
   const folder = new URL(shipped.folder, assets).href;
   // Every shipped model's file is model.onnx (its card says so too), so its download need not wait for the card.
-  engine.prefetch({ url: new URL('model.onnx', folder).href, card: engine.card(new URL('model.json', folder).href), folder, preferNnef: true });
+  const card = engine.card(new URL('model.json', folder).href);
+  engine.prefetch({ url: new URL('model.onnx', folder).href, card, folder, preferNnef: true });
   // A sample's name is its file's stem (see fgsm-demo.js).
-  if (shipped.kind === 'photo' && image && /^[a-z][\w-]*$/i.test(image)) engine.prefetchPicture(new URL(`samples/${image}.png`, folder).href);
+  if (shipped.kind === 'photo' && image && /^[a-z][\w-]*$/i.test(image)) engine.prefetchPicture(new URL(`samples/${image}.png`, folder).href, card);
 }
 
 /** Whether this browser can hand a stream to a worker (Chrome 87 and Firefox 100 on; not every Safari). */
@@ -86,6 +88,8 @@ class Engine {
   #cards = new Map();
   /** Pictures started early by URL (see startEarly), each handed out once. */
   #pictures = new Map();
+  /** Early decodes of those pictures by Blob (see prefetchPicture), each handed out once. */
+  #decoded = new Map();
 
   constructor(pkg) {
     // A factory, not a worker: after a trap the client starts a fresh one (see worker-client.js).
@@ -251,11 +255,40 @@ class Engine {
     }
   }
 
-  /** Starts downloading the picture at `url` for a later `picture(url)`. */
-  prefetchPicture(url) {
+  /**
+   * Starts downloading the picture at `url` for a later `picture(url)`. With `card` (a promise of
+   * the model's card, which gives its input), also decodes it for that input in the worker, beside
+   * the model's download rather than after its preparation: see `takeDecoded`.
+   */
+  prefetchPicture(url, card = null) {
     const blob = downloadBlob(url);
     blob.catch(() => {});
     this.#pictures.set(url, blob);
+    if (!card) return;
+    Promise.all([blob, card])
+      .then(([file, c]) => {
+        const shape = c?.input?.shape;
+        if (!Array.isArray(shape) || shape.length !== 4) return;
+        const [, channels, height, width] = shape;
+        const args = { file, width, height, channels, cropFraction: cropFraction(c, shape) };
+        const result = this.client.call('decode', args);
+        result.catch(() => {}); // whoever takes it hears of a failure
+        this.#decoded.set(file, { args, result });
+      })
+      .catch(() => {});
+  }
+
+  /**
+   * The decode that `prefetchPicture` started for `file` (that Blob), when it was made with the
+   * same `args` ({width, height, channels, cropFraction}, as for the worker's decode); handed out once. → a
+   * Promise of the decode's result, or null.
+   */
+  takeDecoded(file, args) {
+    const early = this.#decoded.get(file);
+    this.#decoded.delete(file);
+    const same = early && ['width', 'height', 'channels', 'cropFraction'].every((k) => early.args[k] === args[k]);
+    if (early && !same) early.result.then((r) => r.preview.close(), () => {});
+    return same ? early.result : null;
   }
 
   /** The picture at `url` as a Blob: the early download when one was started, else a new one. */

@@ -101,7 +101,9 @@ export async function usePicture(v, file, meta, token = v.tokens.begin('photo'))
   const [, channels, height, width] = m.info.inputShape;
   v.$('photo-busy').hidden = false;
   try {
-    const r = await v.lanes.decode('decode', { file, width, height, channels, cropFraction: v.cropFractionOf(m) });
+    const args = { file, width, height, channels, cropFraction: v.cropFractionOf(m) };
+    // The lead photo was decoded while the model downloaded (engine.js, prefetchPicture).
+    const r = await (v.engine.takeDecoded(file, args) ?? v.lanes.decode('decode', args));
     if (r === STALE || !token.current || v.state.model !== m) {
       if (r !== STALE) r.preview.close();
       return;
