@@ -150,6 +150,8 @@ fn efficientnet_streamed_answers_as_read_whole() {
     streamed_answers_as_read("efficientnet-lite0", &[7, 512, 65536, usize::MAX]);
 }
 
+const BLOCK: usize = 512;
+
 /// A damaged file streamed in small pieces is refused with the very message the whole file gets.
 fn assert_streamed_refusal_is_read_refusal(bytes: &[u8], what: &str) {
     let whole = Model::from_nnef_bytes(bytes).err().unwrap_or_else(|| panic!("{what}: loaded")).to_string();
@@ -194,6 +196,14 @@ fn damaged_nnef_streams_are_refused_in_plain_words() {
         let mut copy = tar.clone();
         copy[at] ^= 0x20;
         assert_streamed_refusal_is_read_refusal(&copy, &format!("byte {at} flipped"));
+    }
+    // Every part of graph.nnef's text and of the first tensors damaged in turn: the parser and the
+    // tensor readers see it before the checksum can be checked, and must not panic.
+    let graph_len = usize::from_str_radix(std::str::from_utf8(&tar[124..135]).unwrap(), 8).unwrap();
+    for at in (0..BLOCK + graph_len + 8 * BLOCK).step_by(7) {
+        let mut copy = tar.clone();
+        copy[at] ^= 1 << (at % 8);
+        assert_refused(&copy, &format!("bit {} of byte {at} flipped", at % 8));
     }
     // Not NNEF at all.
     assert_streamed_refusal_is_read_refusal(&onnx, "an ONNX file");
