@@ -295,6 +295,10 @@ impl NnefStream {
         if done > 0 && done * 2 >= self.kept.len() {
             self.kept.drain(..done);
             self.kept_from = needed;
+            // After a large piece (a whole file at once), not hold its size until `finish` is done.
+            if self.kept.capacity() > 4 * self.kept.len().max(1 << 16) {
+                self.kept.shrink_to(2 * self.kept.len());
+            }
         }
         Ok(())
     }
