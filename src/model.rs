@@ -184,7 +184,27 @@ impl Model {
     /// [`from_nnef_bytes`](Self::from_nnef_bytes) with the stages reported as they end
     /// ([`LoadStage::Nnef`], then the two plans).
     pub fn from_nnef_bytes_staged(bytes: &[u8], on_stage: &mut dyn FnMut(LoadStage)) -> Result<Model> {
-        let decluttered = crate::nnef::read(bytes)?;
+        Self::from_nnef_graph(crate::nnef::read(bytes), on_stage)
+    }
+
+    /// [`from_nnef_bytes`](Self::from_nnef_bytes) from a file pushed piece by piece into `stream`
+    /// while it downloaded: what remains is the checks of its end, tract's building of the graph and
+    /// the two plans.
+    pub fn from_nnef_stream(stream: crate::nnef::NnefStream) -> Result<Model> {
+        Self::from_nnef_stream_staged(stream, &mut |_| {})
+    }
+
+    /// [`from_nnef_stream`](Self::from_nnef_stream) with the stages reported as they end, as
+    /// [`from_nnef_bytes_staged`](Self::from_nnef_bytes_staged) does.
+    pub fn from_nnef_stream_staged(
+        stream: crate::nnef::NnefStream,
+        on_stage: &mut dyn FnMut(LoadStage),
+    ) -> Result<Model> {
+        Self::from_nnef_graph(stream.finish(), on_stage)
+    }
+
+    fn from_nnef_graph(decluttered: Result<TypedModel>, on_stage: &mut dyn FnMut(LoadStage)) -> Result<Model> {
+        let decluttered = decluttered?;
         let input_shape = check_typed_interface(&decluttered)?;
         on_stage(LoadStage::Nnef);
         Self::from_decluttered(input_shape, decluttered, on_stage)

@@ -14,12 +14,13 @@
 //! tract reads only NNEF that its own version wrote, and its NNEF reader is not hardened against
 //! damaged input the way the ONNX path is (`onnx_check`). So the tar ends with one entry of ours,
 //! `fgsm-wasm.txt`, that names the versions and holds the length and a checksum of everything
-//! before it; [`read`] checks it, with fixed offsets and no parsing, before anything else reads a
-//! byte. A file that was cut short, damaged in transit or written by another build is then an
-//! `Error`. The checksum detects damage, not tampering: the site serves these files itself.
+//! before it. The reader ([`NnefStream`], which reads the file while it downloads) checks it, with
+//! fixed offsets and no parsing, before tract builds anything from the file; what it reads before
+//! (the entries, as they arrive) it reads defensively and never hands to tract unverified. A file
+//! that was cut short, damaged in transit or written by another build is then an `Error`. The
+//! checksum detects damage, not tampering: the site serves these files itself.
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use tract_nnef::ast::{Identifier, ProtoModel};
 use tract_nnef::framework::Nnef;
@@ -40,8 +41,11 @@ const FORMAT: &str = "fgsm-wasm decluttered nnef 1";
 const BLOCK: usize = 512;
 const TRAILER_BYTES: usize = 4 * BLOCK;
 
-fn framework() -> Nnef {
-    tract_nnef::nnef().with_onnx()
+thread_local! {
+    /// tract's NNEF framework with its ONNX operators, built once per thread: building it parses
+    /// tract's NNEF standard library (about 8 ms natively, four times that in a browser). A thread's
+    /// own, since tract does not say that it may be shared between threads (wasm has one thread).
+    static FRAMEWORK: Nnef = tract_nnef::nnef().with_onnx();
 }
 
 /// The first line of the trailer after the format: the builds that must agree.
@@ -53,16 +57,37 @@ fn versions() -> String {
 /// running value for a given word, so changing any one word always changes the result; the length
 /// is checked apart.
 fn checksum(bytes: &[u8]) -> u64 {
+    let mut sum = Checksum::default();
+    let whole = bytes.len() / 8 * 8;
+    sum.words(&bytes[..whole]);
+    sum.finish(&bytes[whole..])
+}
+
+/// [`checksum`], summed as the bytes arrive.
+#[derive(Default)]
+struct Checksum(u64);
+
+impl Checksum {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut h = 0u64;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        h = (h.rotate_left(5) ^ word).wrapping_mul(K);
+
+    fn step(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K)
+
+    /// Whole words only: `bytes.len()` is a multiple of 8 (a remainder is ignored).
+    fn words(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks_exact(8) {
+            self.step(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+    }
+
+    /// The sum, after a last word of `tail` (under 8 bytes) padded with zeros.
+    fn finish(mut self, tail: &[u8]) -> u64 {
+        let mut word = [0u8; 8];
+        word[..tail.len()].copy_from_slice(tail);
+        self.step(u64::from_le_bytes(word));
+        self.0
+    }
 }
 
 /// The decluttered graph of an ONNX model with its gradient graph, as an uncompressed NNEF tar
@@ -75,13 +100,16 @@ pub fn onnx_to_nnef(onnx: &[u8]) -> Result<Vec<u8>> {
 /// `model` as an NNEF tar with the trailer [`read`] checks.
 pub(crate) fn write(model: &TypedModel) -> Result<Vec<u8>> {
     let failed = |e: TractError| Error::Engine { stage: "write the graph as NNEF", message: format!("{e:#}") };
-    let nnef = framework();
-    let proto = tract_nnef::ser::to_proto_model(&nnef, model).map_err(failed)?;
+    let written = FRAMEWORK.with(|nnef| -> TractResult<_> {
+        let proto = tract_nnef::ser::to_proto_model(nnef, model)?;
+        let mut graph = Vec::new();
+        tract_nnef::ast::dump::Dumper::new(nnef, &mut graph).document(&proto.doc)?;
+        Ok((proto, graph))
+    });
+    let (proto, graph) = written.map_err(failed)?;
     if proto.quantization.is_some() || !proto.resources.is_empty() {
         return Err(failed(format_err!("the graph has quantization or resources, which this format does not store")));
     }
-    let mut graph = Vec::new();
-    tract_nnef::ast::dump::Dumper::new(&nnef, &mut graph).document(&proto.doc).map_err(failed)?;
     let mut tar = tar::Builder::new(Vec::new());
     let mut append = |path: &str, data: &[u8]| -> Result<()> {
         let mut header = tar::Header::new_gnu();
@@ -90,6 +118,8 @@ pub(crate) fn write(model: &TypedModel) -> Result<Vec<u8>> {
         header.set_mtime(315_532_800); // 1 Jan 1980, as tract's deterministic tars
         tar.append_data(&mut header, path, data).map_err(|e| failed(e.into()))
     };
+    // The graph first (the trailer stays last): a reader that reads the file as it downloads then
+    // parses the graph while the weights are still on their way.
     append("graph.nnef", &graph)?;
     let mut labels: Vec<&Identifier> = proto.tensors.keys().collect();
     labels.sort();
@@ -107,6 +137,7 @@ pub(crate) fn write(model: &TypedModel) -> Result<Vec<u8>> {
             None => {
                 let mut data = Vec::new();
                 tract_nnef::tensors::write_tensor(&mut data, tensor).map_err(failed)?;
+                check_dat(&data).with_context(|| format!("writing {name}.dat")).map_err(failed)?;
                 append(&format!("{name}.dat"), &data)?;
             }
         }
@@ -151,77 +182,323 @@ fn damaged(why: impl std::fmt::Display) -> Error {
 }
 
 /// Checks the trailer, then reads the NNEF graph: the decluttered graph [`onnx_to_nnef`] wrote.
+/// The whole file at once, through the one reader, [`NnefStream`].
 pub(crate) fn read(bytes: &[u8]) -> Result<TypedModel> {
-    if bytes.is_empty() {
-        return Err(Error::Nnef("the file is empty".into()));
-    }
-    crate::limits::check_file_size(bytes.len())?;
-    if bytes.len() < TRAILER_BYTES + BLOCK || bytes.len() % BLOCK != 0 {
-        return Err(damaged(format!("{} bytes is not the length of a tar file this build wrote", bytes.len())));
-    }
-    let body_len = bytes.len() - TRAILER_BYTES;
-    let (body, trailer) = bytes.split_at(body_len);
-    let name = &trailer[..TRAILER_NAME.len() + 1];
-    if &name[..TRAILER_NAME.len()] != TRAILER_NAME.as_bytes() || name[TRAILER_NAME.len()] != 0 {
-        return Err(damaged(format!("it does not end with the `{TRAILER_NAME}` entry")));
-    }
-    let text = &trailer[BLOCK..2 * BLOCK];
-    let end = text.iter().position(|&b| b == 0).unwrap_or(BLOCK);
-    if text[end..].iter().chain(&trailer[2 * BLOCK..]).any(|&b| b != 0) {
-        return Err(damaged("the end of the tar is not zeros"));
-    }
-    let text = std::str::from_utf8(&text[..end]).map_err(|_| damaged(format!("`{TRAILER_NAME}` is not text")))?;
-    let mut lines = text.lines();
-    if lines.next() != Some(FORMAT) {
-        return Err(damaged(format!("`{TRAILER_NAME}` does not start with `{FORMAT}`")));
-    }
-    let written_by = lines.next().unwrap_or("");
-    if written_by != versions() {
-        return Err(damaged(format!("it was written by {written_by}, this is {}", versions())));
-    }
-    let expected = format!("bytes {body_len}\nchecksum {:016x}", checksum(body));
-    let found = lines.collect::<Vec<_>>().join("\n");
-    if found != expected {
-        let (found, expected) = (found.replace('\n', ", "), expected.replace('\n', ", "));
-        return Err(damaged(format!("its length or checksum does not match (it says {found}; computed {expected})")));
-    }
-    let (graph, tensors) = read_entries(body).map_err(|e| damaged(format!("{e:#}")))?;
-    let doc = tract_nnef::ast::parse::parse_document(&graph).map_err(|e| Error::Nnef(format!("{e:#}")))?;
-    let proto = ProtoModel { doc, tensors, quantization: None, resources: HashMap::new() };
-    proto.validate().map_err(|e| Error::Nnef(format!("{e:#}")))?;
-    framework().model_for_proto_model(&proto).map_err(Error::engine("read the NNEF graph"))
+    let mut stream = NnefStream::new();
+    stream.push(bytes)?;
+    stream.finish()
 }
 
-/// `graph.nnef` and the tensors, by label without its leading `/` (tract looks both up), from the
-/// tar (its checksum already verified).
-fn read_entries(body: &[u8]) -> TractResult<(String, HashMap<Identifier, Arc<Tensor>>)> {
-    let mut graph = None;
-    let mut tensors: HashMap<Identifier, Arc<Tensor>> = HashMap::new();
-    let mut permuted: Vec<(String, Vec<u8>)> = Vec::new(); // resolved once every tensor they may refer to is read
-    for entry in tar::Archive::new(body).entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.to_str().context("a file name is not UTF-8")?.to_string();
-        let mut data = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut data)?;
-        if path == "graph.nnef" {
-            graph = Some(String::from_utf8(data).context("graph.nnef is not UTF-8")?);
-        } else if let Some(label) = path.strip_suffix(".dat") {
-            let tensor = tract_nnef::tensors::read_tensor(&*data).with_context(|| format!("reading {path}"))?;
-            tensors.insert(Identifier(label.to_string()), tensor.into_arc_tensor());
-        } else if let Some(label) = path.strip_suffix(".q8") {
-            let tensor = from_q8(&data).with_context(|| format!("reading {path}"))?;
-            tensors.insert(Identifier(label.to_string()), tensor.into_arc_tensor());
-        } else if let Some(label) = path.strip_suffix(".perm") {
-            permuted.push((label.to_string(), data));
-        } else if path != TRAILER_NAME {
-            bail!("unexpected file {path:?} in the tar");
+/// A reader of the NNEF tar that takes the file in pieces as it downloads, so that when its last byte
+/// arrives only tract's building of the graph remains: each entry is read as soon as its bytes are
+/// complete (`graph.nnef` parsed, `.q8` and `.dat` tensors decoded, a `.perm` resolved once its
+/// source tensor is there), and the checksum is summed as the bytes pass. Pieces may be cut anywhere.
+///
+/// The trailer, the length and the checksum can only be checked at the end ([`finish`]), after the
+/// entries were read from bytes not yet verified. So reading an entry stops at the first thing that
+/// does not fit (a header that fails its own checksum, a size beyond the limits, a tensor whose
+/// header disagrees with its data) and keeps the error for `finish`, which reports a damaged file
+/// the way the whole-file reader always did: the trailer's verdict first, then the entry's error.
+///
+/// [`finish`]: NnefStream::finish
+pub struct NnefStream {
+    /// Bytes pushed so far (also those over the file size limit, which are not kept).
+    len: usize,
+    /// The bytes from offset `kept_from` of the file that the checksum or the entry reader still
+    /// needs: the checksum stays `TRAILER_BYTES` behind the end, where the trailer may begin.
+    kept: Vec<u8>,
+    kept_from: usize,
+    checksum: Checksum,
+    /// Offset of the first byte the checksum has not summed yet.
+    summed: usize,
+    entries: Entries,
+}
+
+/// What the entry reader has found so far, and where it is in the tar.
+struct Entries {
+    /// Offset of the next header, or of the current entry's header while its data arrives.
+    at: usize,
+    state: TarState,
+    /// From a GNU long-name entry: the name of the entry after it.
+    long_name: Option<String>,
+    doc: Option<tract_nnef::ast::Document>,
+    tensors: HashMap<Identifier, Arc<Tensor>>,
+    /// `.perm` entries whose source tensor has not come yet, by that source's label.
+    waiting: Vec<Permutation>,
+    /// The first problem, reported by `finish` once the trailer has been checked.
+    problem: Option<Error>,
+}
+
+enum TarState {
+    /// Waiting for the header block at `at`.
+    Header,
+    /// Waiting for the data of the entry whose header is at `at`.
+    Data { path: String, size: usize, long_name: bool },
+    /// Reached our trailer's header, at `at`: the entries are all read.
+    Trailer,
+    /// Stopped: a problem was found (in `problem`), or the tar ended before the trailer.
+    Stopped,
+}
+
+impl Default for NnefStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NnefStream {
+    /// Also builds tract's NNEF framework for this thread, if not yet done, so that its cost is paid
+    /// before the file arrives rather than after.
+    pub fn new() -> NnefStream {
+        FRAMEWORK.with(|_| ());
+        NnefStream {
+            len: 0,
+            kept: Vec::new(),
+            kept_from: 0,
+            checksum: Checksum::default(),
+            summed: 0,
+            entries: Entries {
+                at: 0,
+                state: TarState::Header,
+                long_name: None,
+                doc: None,
+                tensors: HashMap::new(),
+                waiting: Vec::new(),
+                problem: None,
+            },
         }
     }
-    for (label, data) in permuted {
-        let tensor = from_permutation(&data, &tensors).with_context(|| format!("reading {label}.perm"))?;
-        tensors.insert(Identifier(label.to_string()), tensor.into_arc_tensor());
+
+    /// The next piece of the file. Fails only when the file grows beyond the size limit; a damaged
+    /// file is reported by `finish`.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        self.len = self.len.saturating_add(chunk.len());
+        if let Err(e) = crate::limits::check_file_size(self.len) {
+            self.kept = Vec::new(); // nothing more will be read
+            return Err(e);
+        }
+        self.kept.extend_from_slice(chunk);
+        // The checksum runs over whole words, up to where the trailer may begin.
+        let until = self.len.saturating_sub(TRAILER_BYTES) / 8 * 8;
+        if until > self.summed {
+            self.checksum.words(&self.kept[self.summed - self.kept_from..until - self.kept_from]);
+            self.summed = until;
+        }
+        self.entries.read(&self.kept, self.kept_from);
+        // Drop what neither needs any more, once that is at least half of what is kept (so that
+        // each byte is moved a bounded number of times, whatever the size of the pieces).
+        let needed = match self.entries.state {
+            TarState::Header | TarState::Data { .. } => self.entries.at.min(self.summed),
+            TarState::Trailer | TarState::Stopped => self.summed,
+        };
+        let done = needed - self.kept_from;
+        if done > 0 && done * 2 >= self.kept.len() {
+            self.kept.drain(..done);
+            self.kept_from = needed;
+            // After a large piece (a whole file at once), not hold its size until `finish` is done.
+            if self.kept.capacity() > 4 * self.kept.len().max(1 << 16) {
+                self.kept.shrink_to(2 * self.kept.len());
+            }
+        }
+        Ok(())
     }
-    Ok((graph.context("the tar has no graph.nnef")?, tensors))
+
+    /// Checks the trailer, the length and the checksum, then builds tract's graph from what was read.
+    pub fn finish(self) -> Result<TypedModel> {
+        let len = self.len;
+        if len == 0 {
+            return Err(Error::Nnef("the file is empty".into()));
+        }
+        crate::limits::check_file_size(len)?;
+        if len < TRAILER_BYTES + BLOCK || len % BLOCK != 0 {
+            return Err(damaged(format!("{len} bytes is not the length of a tar file this build wrote")));
+        }
+        let body_len = len - TRAILER_BYTES;
+        // `push` keeps at least the bytes the checksum has not summed, which here are the trailer's.
+        let trailer = &self.kept[body_len - self.kept_from..];
+        let name = &trailer[..TRAILER_NAME.len() + 1];
+        if &name[..TRAILER_NAME.len()] != TRAILER_NAME.as_bytes() || name[TRAILER_NAME.len()] != 0 {
+            return Err(damaged(format!("it does not end with the `{TRAILER_NAME}` entry")));
+        }
+        let text = &trailer[BLOCK..2 * BLOCK];
+        let end = text.iter().position(|&b| b == 0).unwrap_or(BLOCK);
+        if text[end..].iter().chain(&trailer[2 * BLOCK..]).any(|&b| b != 0) {
+            return Err(damaged("the end of the tar is not zeros"));
+        }
+        let text = std::str::from_utf8(&text[..end]).map_err(|_| damaged(format!("`{TRAILER_NAME}` is not text")))?;
+        let mut lines = text.lines();
+        if lines.next() != Some(FORMAT) {
+            return Err(damaged(format!("`{TRAILER_NAME}` does not start with `{FORMAT}`")));
+        }
+        let written_by = lines.next().unwrap_or("");
+        if written_by != versions() {
+            return Err(damaged(format!("it was written by {written_by}, this is {}", versions())));
+        }
+        let expected = format!("bytes {body_len}\nchecksum {:016x}", self.checksum.finish(&[]));
+        let found = lines.collect::<Vec<_>>().join("\n");
+        if found != expected {
+            let (found, expected) = (found.replace('\n', ", "), expected.replace('\n', ", "));
+            return Err(damaged(format!(
+                "its length or checksum does not match (it says {found}; computed {expected})"
+            )));
+        }
+        let Entries { at, state, doc, tensors, waiting, problem, .. } = self.entries;
+        if let Some(problem) = problem {
+            return Err(problem);
+        }
+        if !matches!(state, TarState::Trailer) || at != body_len {
+            return Err(damaged(format!("the tar's entries do not end where `{TRAILER_NAME}` begins")));
+        }
+        if let Some(p) = waiting.first() {
+            return Err(damaged(format!("reading {}.perm: no tensor {}", p.label, p.source)));
+        }
+        let doc = doc.ok_or_else(|| damaged("the tar has no graph.nnef"))?;
+        let proto = ProtoModel { doc, tensors, quantization: None, resources: HashMap::new() };
+        proto.validate().map_err(|e| Error::Nnef(format!("{e:#}")))?;
+        FRAMEWORK.with(|nnef| nnef.model_for_proto_model(&proto)).map_err(Error::engine("read the NNEF graph"))
+    }
+}
+
+impl Entries {
+    /// Reads every entry now complete in `kept` (the file's bytes from offset `from`).
+    fn read(&mut self, kept: &[u8], from: usize) {
+        loop {
+            if matches!(self.state, TarState::Trailer | TarState::Stopped) {
+                return; // `push` may have dropped the bytes from `at` on
+            }
+            let here = &kept[self.at - from..];
+            let available = here.len();
+            match &self.state {
+                TarState::Header if available >= BLOCK => match self.header(&here[..BLOCK]) {
+                    Ok(next) => self.state = next,
+                    Err(e) => self.stop(damaged(format!("{e:#}"))),
+                },
+                TarState::Data { path, size, long_name } if available >= BLOCK + size.next_multiple_of(BLOCK) => {
+                    let (path, size, long_name) = (path.clone(), *size, *long_name);
+                    let data = &here[BLOCK..BLOCK + size];
+                    self.at += BLOCK + size.next_multiple_of(BLOCK);
+                    self.state = TarState::Header;
+                    if long_name {
+                        let name = data.strip_suffix(b"\0").unwrap_or(data);
+                        match std::str::from_utf8(name) {
+                            Ok(name) => self.long_name = Some(name.to_string()),
+                            Err(_) => self.stop(damaged("a file name is not UTF-8")),
+                        }
+                    } else if let Err(e) = self.entry(&path, data) {
+                        self.stop(e);
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn stop(&mut self, problem: Error) {
+        self.problem.get_or_insert(problem);
+        self.state = TarState::Stopped;
+    }
+
+    /// What follows the header `block`: an entry's data, or the end of the entries.
+    fn header(&mut self, block: &[u8]) -> TractResult<TarState> {
+        if block.iter().all(|&b| b == 0) {
+            return Ok(TarState::Stopped); // the end of a tar, before our trailer: `finish` says so
+        }
+        let header = tar::Header::from_byte_slice(block);
+        let sum: u32 =
+            block[..148].iter().chain(&block[156..]).map(|&b| u32::from(b)).sum::<u32>() + 8 * u32::from(b' ');
+        ensure!(header.cksum()? == sum, "a tar header's checksum does not match");
+        let long_name = header.entry_type().is_gnu_longname();
+        let path = match self.long_name.take() {
+            Some(path) if !long_name => path,
+            None => std::str::from_utf8(&header.path_bytes()).context("a file name is not UTF-8")?.to_string(),
+            Some(_) => bail!("two long names for one file in the tar"),
+        };
+        ensure!(long_name || header.entry_type().is_file(), "{path:?} in the tar is not a file");
+        if path == TRAILER_NAME && !long_name {
+            return Ok(TarState::Trailer);
+        }
+        let size = header.entry_size()?;
+        let size = usize::try_from(size).ok().filter(|&n| n <= crate::limits::MAX_FILE_BYTES);
+        let size = size.with_context(|| format!("{path:?} in the tar is larger than a model file may be"))?;
+        Ok(TarState::Data { path, size, long_name })
+    }
+
+    /// Reads one entry: `graph.nnef` or a tensor, by label without its leading `/` (tract looks both
+    /// up).
+    fn entry(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        if path == "graph.nnef" {
+            let text = std::str::from_utf8(data).map_err(|_| damaged("graph.nnef is not UTF-8"))?;
+            let doc = tract_nnef::ast::parse::parse_document(text).map_err(|e| Error::Nnef(format!("{e:#}")))?;
+            self.doc = Some(doc);
+            return Ok(());
+        }
+        let tensor = if let Some(label) = path.strip_suffix(".dat") {
+            read_dat(data).map(|t| (label, t))
+        } else if let Some(label) = path.strip_suffix(".q8") {
+            from_q8(data).map(|t| (label, t))
+        } else if let Some(label) = path.strip_suffix(".perm") {
+            let permutation = Permutation::parse(label, data).with_context(|| format!("reading {path}"));
+            let permutation = permutation.map_err(|e| damaged(format!("{e:#}")))?;
+            if !self.tensors.contains_key(&Identifier(permutation.source.clone())) {
+                self.waiting.push(permutation);
+                return Ok(());
+            }
+            permutation.apply(&self.tensors).map(|t| (label, t))
+        } else {
+            return Err(damaged(format!("unexpected file {path:?} in the tar")));
+        };
+        let (label, tensor) =
+            tensor.with_context(|| format!("reading {path}")).map_err(|e| damaged(format!("{e:#}")))?;
+        self.insert(label, tensor)
+    }
+
+    /// Adds a tensor, then the permutations of it that were waiting for it.
+    fn insert(&mut self, label: &str, tensor: Tensor) -> Result<()> {
+        self.tensors.insert(Identifier(label.to_string()), tensor.into_arc_tensor());
+        let (ready, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.waiting).into_iter().partition(|p| p.source == label);
+        self.waiting = waiting;
+        for p in ready {
+            let tensor = p.apply(&self.tensors).with_context(|| format!("reading {}.perm", p.label));
+            self.insert(&p.label, tensor.map_err(|e| damaged(format!("{e:#}")))?)?;
+        }
+        Ok(())
+    }
+}
+
+/// tract's `.dat` tensor, after checking that its header agrees with its data: tract's reader trusts
+/// the header's shape and size (it allocates the tensor before reading it, and some sizes overflow),
+/// and here it reads bytes whose checksum is not verified yet. Only the types [`write`] stores: plain
+/// numbers, and booleans a byte each.
+fn read_dat(data: &[u8]) -> TractResult<Tensor> {
+    check_dat(data)?;
+    tract_nnef::tensors::read_tensor(data)
+}
+
+/// The layout of tract's 128-byte tensor header (tract-nnef `tensors.rs`).
+const DAT_HEADER: usize = 128;
+
+fn check_dat(data: &[u8]) -> TractResult<()> {
+    ensure!(data.len() >= DAT_HEADER, "the file is shorter than a tensor header");
+    let word = |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]) as u64;
+    let half = |at: usize| u16::from_le_bytes([data[at], data[at + 1]]);
+    let (size, rank, bits, item_type, vendor) = (word(4), word(8), word(44), half(48), half(50));
+    ensure!(data[..2] == [0x4e, 0xef], "not a tensor file");
+    ensure!(rank as usize <= crate::limits::MAX_RANK, "rank {rank}");
+    let dims: Vec<u64> = (0..rank as usize).map(|i| word(12 + 4 * i)).collect();
+    let len = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+    let len = len.filter(|&n| n <= crate::limits::MAX_TENSOR_ELEMENTS).with_context(|| format!("shape {dims:?}"))?;
+    let numbers = vendor == 0 && item_type <= 4 && matches!(bits, 8 | 16 | 32 | 64);
+    let booleans = vendor == 0 && item_type == 5 && bits == 8 && len > 0;
+    ensure!(
+        numbers || booleans,
+        "a tensor of type {item_type}, vendor {vendor}, {bits} bits, which this format does not store"
+    );
+    ensure!(
+        size == len * bits / 8 && data.len() as u64 == DAT_HEADER as u64 + size,
+        "the tensor's header does not match its data"
+    );
+    Ok(())
 }
 
 /// A little-endian reader over one of our tensor files.
@@ -366,21 +643,36 @@ fn as_permutation(tensor: &Tensor, stored: &[(&str, &Tensor)]) -> Option<Vec<u8>
     None
 }
 
-fn from_permutation(data: &[u8], tensors: &HashMap<Identifier, Arc<Tensor>>) -> TractResult<Tensor> {
-    let mut r = Cursor(data);
-    ensure!(r.take(4)? == PERM_MAGIC, "not an FGPM tensor");
-    let len = r.u32()?;
-    let label = std::str::from_utf8(r.take(len)?)?.to_string();
-    let perm = r.dims()?;
-    let dims = r.dims()?;
-    ensure!(r.0.is_empty(), "trailing bytes");
-    let source = tensors.get(&Identifier(label.clone())).with_context(|| format!("no tensor {label}"))?;
-    let mut sorted = perm.clone();
-    sorted.sort();
-    ensure!(sorted == (0..source.rank()).collect::<Vec<_>>(), "{perm:?} is not a permutation of {label}'s axes");
-    let moved = source.as_ref().clone().permute_axes(&perm)?;
-    ensure!(moved.len() == dims.iter().product::<usize>(), "shape {dims:?} does not fit {label}");
-    moved.into_shape(&dims)
+/// A `.perm` entry read, to apply once its source tensor is there.
+struct Permutation {
+    label: String,
+    source: String,
+    perm: Vec<usize>,
+    dims: Vec<usize>,
+}
+
+impl Permutation {
+    fn parse(label: &str, data: &[u8]) -> TractResult<Permutation> {
+        let mut r = Cursor(data);
+        ensure!(r.take(4)? == PERM_MAGIC, "not an FGPM tensor");
+        let len = r.u32()?;
+        let source = std::str::from_utf8(r.take(len)?)?.to_string();
+        let perm = r.dims()?;
+        let dims = r.dims()?;
+        ensure!(r.0.is_empty(), "trailing bytes");
+        Ok(Permutation { label: label.to_string(), source, perm, dims })
+    }
+
+    fn apply(&self, tensors: &HashMap<Identifier, Arc<Tensor>>) -> TractResult<Tensor> {
+        let Permutation { source: label, perm, dims, .. } = self;
+        let source = tensors.get(&Identifier(label.clone())).with_context(|| format!("no tensor {label}"))?;
+        let mut sorted = perm.clone();
+        sorted.sort();
+        ensure!(sorted == (0..source.rank()).collect::<Vec<_>>(), "{perm:?} is not a permutation of {label}'s axes");
+        let moved = source.as_ref().clone().permute_axes(perm)?;
+        ensure!(moved.len() == dims.iter().product::<usize>(), "shape {dims:?} does not fit {label}");
+        moved.into_shape(dims)
+    }
 }
 
 /// Every permutation of `0..rank` (rank ≤ 6 here), the identity first.
@@ -414,6 +706,37 @@ mod tests {
         let lock = include_str!("../Cargo.lock");
         let entry = format!("name = \"tract-core\"\nversion = \"{TRACT_VERSION}\"");
         assert!(lock.contains(&entry), "Cargo.lock has another tract-core than {TRACT_VERSION}");
+    }
+
+    #[test]
+    fn a_stream_reads_long_file_names_and_permutations_that_come_before_their_source() {
+        let label = format!("net/{}/Conv.weight", "a_very_long_layer_name".repeat(6));
+        let tensor = Tensor::from_shape(&[2, 3], &[1f32, 2., 3., 4., 5., 6.]).unwrap();
+        let mut dat = Vec::new();
+        tract_nnef::tensors::write_tensor(&mut dat, &tensor).unwrap();
+        let mut perm = PERM_MAGIC.to_vec();
+        perm.extend_from_slice(&(label.len() as u32).to_le_bytes());
+        perm.extend_from_slice(label.as_bytes());
+        put_dims(&mut perm, &[1, 0]);
+        put_dims(&mut perm, &[3, 2]);
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, data) in [("moved.perm".to_string(), &perm), (format!("{label}.dat"), &dat)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            tar.append_data(&mut header, path, &data[..]).unwrap();
+        }
+        let tar = tar.into_inner().unwrap();
+        assert!(label.len() > 100 && tar.windows(13).any(|w| w == b"././@LongLink"), "a GNU long name");
+        for piece in [1, 100, tar.len()] {
+            let mut stream = NnefStream::new();
+            tar.chunks(piece).for_each(|chunk| stream.push(chunk).unwrap());
+            let entries = &stream.entries;
+            assert!(entries.problem.is_none(), "{:?}", entries.problem);
+            assert!(entries.waiting.is_empty(), "the permutation was resolved once its source came");
+            assert_eq!(*entries.tensors[&Identifier(label.clone())], tensor);
+            let moved = &entries.tensors[&Identifier("moved".into())];
+            assert_eq!(**moved, tensor.clone().permute_axes(&[1, 0]).unwrap());
+        }
     }
 
     #[test]

@@ -75,9 +75,18 @@ impl Model {
         bytes: &[u8],
         load: fn(&[u8], &mut dyn FnMut(model::LoadStage)) -> crate::Result<model::Model>,
     ) -> Result<Model, JsValue> {
+        Self::timed(0.0, |on_stage| load(bytes, on_stage))
+    }
+
+    /// Runs `load`, recording each stage's time and the memory after it; the first stage also
+    /// counts `earlier_ms` of its work done before (an `NnefLoader`'s pushes).
+    fn timed(
+        earlier_ms: f64,
+        load: impl FnOnce(&mut dyn FnMut(model::LoadStage)) -> crate::Result<model::Model>,
+    ) -> Result<Model, JsValue> {
         let stages = Array::new();
-        let mut last = performance_now();
-        let model = load(bytes, &mut |stage| {
+        let mut last = performance_now() - earlier_ms;
+        let model = load(&mut |stage| {
             let now = performance_now();
             let entry =
                 [("stage", stage.name().into()), ("ms", (now - last).into()), ("memoryBytes", memory_bytes().into())];
@@ -140,6 +149,46 @@ impl Model {
     #[wasm_bindgen(js_name = sessionWithGradient)]
     pub fn session_with_gradient(&self, pixels: &[f32]) -> Result<Session, JsValue> {
         Ok(Session(self.0.session_with_gradient(pixels)?))
+    }
+}
+
+/// A model's NNEF file read while it downloads (`nnef::NnefStream`): `push(chunk)` each piece as it
+/// arrives, then `finish()` → the same `Model` as `Model.fromNnef(bytes)`, whose `read nnef` stage
+/// counts the time spent in `push` too. `free()` it if it is not finished.
+#[wasm_bindgen]
+pub struct NnefLoader {
+    stream: crate::nnef::NnefStream,
+    push_ms: f64,
+}
+
+#[wasm_bindgen]
+impl NnefLoader {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> NnefLoader {
+        NnefLoader { stream: crate::nnef::NnefStream::new(), push_ms: 0.0 }
+    }
+
+    /// The next piece of the file; throws only when the file grows beyond the size limit (a damaged
+    /// file is reported by `finish`).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        let started = performance_now();
+        let pushed = self.stream.push(chunk);
+        self.push_ms += performance_now() - started;
+        Ok(pushed?)
+    }
+
+    /// Milliseconds spent in `push` so far.
+    #[wasm_bindgen(getter, js_name = pushMs)]
+    pub fn push_ms(&self) -> f64 {
+        self.push_ms
+    }
+
+    /// Checks the file's end and prepares the model; throws an `Error` if the file is damaged or
+    /// another build wrote it.
+    pub fn finish(self) -> Result<Model, JsValue> {
+        let NnefLoader { stream, push_ms } = self;
+        Model::timed(push_ms, |on_stage| model::Model::from_nnef_stream_staged(stream, on_stage))
     }
 }
 

@@ -5,12 +5,12 @@
 // A trap in the engine (a WebAssembly RuntimeError: a Rust panic or an out-of-bounds access)
 // leaves its state undefined, so the answer says {fatal: true} and this worker takes no more
 // requests: the page's client ends it and starts another (ui/worker-client.js).
-import init, { Model, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit, inspectOnnx, buildGradientGraph } from './pkg/fgsm_wasm.js';
+import init, { Model, NnefLoader, rgbaToPixels, pixelsToRgba, perturbationToRgba, centreDigit, inspectOnnx, buildGradientGraph } from './pkg/fgsm_wasm.js';
 // Every export by name, for one that only the test engine has (testTrap).
 import * as glue from './pkg/fgsm_wasm.js';
 import { sniffImage } from './ui/image-sniff.js';
 import { cropOf } from './ui/crop.js';
-import { fetchWithProgress, download, abortError } from './ui/download.js';
+import { fetchWithProgress, download, downloadChunks, abortError } from './ui/download.js';
 import { argmax } from './ui/format.js';
 import { ENGINE, DEFAULT_PKG, engineUrl, firstModelFile } from './ui/engine-files.js';
 import { takeStartedDownload } from './worker.js';
@@ -20,6 +20,9 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 
 /** @type {Promise<{memory: WebAssembly.Memory, bytes: number, name: string, file: string}> | null} */
 let engine = null;
+/** Resolves once the engine has loaded. Never starts it: `init` does, from the folder the page names. */
+let engineLoaded;
+const engineReady = new Promise((resolve) => (engineLoaded = resolve));
 /** Where the engine comes from: the folder `init` named (a later retry uses the same). */
 let enginePkg = DEFAULT_PKG;
 /** Prepared models by the page's key ("builtin:mnist", "custom"), so switching back is instant. */
@@ -50,81 +53,89 @@ const handlers = {
    * show. With `build` ({mean, std}, see buildGradientGraph), a forward-only model gets its
    * gradient graph first, and `built` says what the builder did and how long it took.
    * With `nnef` ({url}, beside a shipped model's ONNX file), the model's NNEF file is fetched and
-   * loaded instead (a faster load), and the ONNX file on any error; `format` says which was used,
-   * `nnefProblem` why not the NNEF file.
+   * loaded instead (a faster load: the engine reads it while it downloads, see readWhileDownloading),
+   * and the ONNX file on any error; `format` says which was used, `nnefProblem` why not the NNEF file.
    * Progress: {loaded, total} while downloading, then {phase: 'build'} if building, then {phase: 'prepare', format}.
-   * → {inputShape, numClasses, ms (preparation), downloadMs, bytes, built, format, nnefProblem}
+   * → {inputShape, numClasses, ms (preparation once the file was there: for an NNEF file, the work
+   * left after its last byte), downloadMs, bytes, built, format, nnefProblem,
+   * readWhileDownloadingBytes (how much of the NNEF file the engine read before its last byte came)}
    */
   async load({ key, url, file, build = null }, progress, signal, early) {
-    let data;
+    let data = null;
+    let nnef = null;
     let downloadMs = null;
     let format = 'onnx';
     let nnefProblem = null;
     let fetchOnnx = null;
     if (url) {
       // Started when the request arrived (see `starters`), while the engine may still download.
-      ({ data, downloadMs, format, nnefProblem, fetchOnnx } = await early);
+      ({ data, nnef, downloadMs, format, nnefProblem, fetchOnnx } = await early);
     } else if (file instanceof Blob) {
       data = new Uint8Array(await file.arrayBuffer());
     } else {
       throw new Error('no model was given (a URL or a file)');
     }
-    await loadEngine();
-    if (signal.aborted) throw abortError();
-    let built = null;
-    if (build) {
-      progress({ phase: 'build', bytes: data.length });
-      const started = performance.now();
-      const { onnx, report } = buildGradientGraph(data, build);
-      built = { ...report, ms: performance.now() - started, bytes: data.length };
-      data = onnx;
-    }
-    let candidate = null;
-    let started = performance.now();
-    if (format === 'nnef') {
-      // The decluttered graph the build derived from the ONNX file (a faster load). On any error
-      // (a damaged file, another build's), the ONNX file; a trap stays fatal, as everywhere.
-      progress({ phase: 'prepare', bytes: data.length, format });
-      try {
-        candidate = Model.fromNnef(data);
-      } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) throw e;
-        nnefProblem = e instanceof Error ? e.message : String(e);
-        console.warn(`could not load ${key} from its NNEF file (${nnefProblem}); loading its ONNX file instead`);
-        const fetching = performance.now();
-        ({ data } = await fetchOnnx(nnefProblem));
-        downloadMs += performance.now() - fetching;
-        format = 'onnx';
-        if (signal.aborted) throw abortError();
+    try {
+      await loadEngine();
+      if (signal.aborted) throw abortError();
+      let built = null;
+      if (build) {
+        progress({ phase: 'build', bytes: data.length });
+        const started = performance.now();
+        const { onnx, report } = buildGradientGraph(data, build);
+        built = { ...report, ms: performance.now() - started, bytes: data.length };
+        data = onnx;
       }
+      let candidate = null;
+      let ms = null;
+      if (format === 'nnef') {
+        // The decluttered graph the build derived from the ONNX file (a faster load). On any error
+        // (a damaged file, another build's), the ONNX file; a trap stays fatal, as everywhere.
+        progress({ phase: 'prepare', bytes: nnef.bytes, format });
+        try {
+          ({ model: candidate, ms } = nnef.finish());
+        } catch (e) {
+          if (e instanceof WebAssembly.RuntimeError) throw e;
+          nnefProblem = e instanceof Error ? e.message : String(e);
+          console.warn(`could not load ${key} from its NNEF file (${nnefProblem}); loading its ONNX file instead`);
+          const fetching = performance.now();
+          ({ data } = await fetchOnnx(nnefProblem));
+          downloadMs += performance.now() - fetching;
+          format = 'onnx';
+          if (signal.aborted) throw abortError();
+        }
+      }
+      if (!candidate) {
+        progress({ phase: 'prepare', bytes: data.length, format });
+        const started = performance.now();
+        candidate = new Model(data);
+        ms = performance.now() - started;
+      }
+      const info = describe(candidate);
+      const [, c, h, w] = info.inputShape;
+      const problem =
+        info.inputShape.length !== 4 || info.inputShape[0] !== 1
+          ? `its input is [${info.inputShape.join(', ')}], not an image batch [1, C, H, W]`
+          : c !== 1 && c !== 3
+            ? `it expects ${c}-channel images (input [${info.inputShape.join(', ')}]); this page shows grey-scale (1) or colour (3) images`
+            : h < 8 || w < 8 || h > 2048 || w > 2048
+              ? `it expects ${w}×${h} images; this page handles 8 to 2048 pixels a side`
+              : null;
+      if (problem) {
+        candidate.free();
+        throw new Error(problem);
+      }
+      const previous = models.get(key);
+      if (previous) {
+        freeImages((held) => held.key === key, `its model ${key} was loaded again`);
+        previous.free();
+      }
+      models.set(key, candidate);
+      const bytes = format === 'nnef' ? nnef.bytes : data.length;
+      return { ...info, ms, downloadMs, bytes, built, format, nnefProblem, readWhileDownloadingBytes: format === 'nnef' ? nnef.readWhileDownloadingBytes : 0 };
+    } finally {
+      nnef?.discard(); // a loader that was not finished (the engine failed, the load was stopped)
     }
-    if (!candidate) {
-      progress({ phase: 'prepare', bytes: data.length, format });
-      started = performance.now();
-      candidate = new Model(data);
-    }
-    const ms = performance.now() - started;
-    const info = describe(candidate);
-    const [, c, h, w] = info.inputShape;
-    const problem =
-      info.inputShape.length !== 4 || info.inputShape[0] !== 1
-        ? `its input is [${info.inputShape.join(', ')}], not an image batch [1, C, H, W]`
-        : c !== 1 && c !== 3
-          ? `it expects ${c}-channel images (input [${info.inputShape.join(', ')}]); this page shows grey-scale (1) or colour (3) images`
-          : h < 8 || w < 8 || h > 2048 || w > 2048
-            ? `it expects ${w}×${h} images; this page handles 8 to 2048 pixels a side`
-            : null;
-    if (problem) {
-      candidate.free();
-      throw new Error(problem);
-    }
-    const previous = models.get(key);
-    if (previous) {
-      freeImages((held) => held.key === key, `its model ${key} was loaded again`);
-      previous.free();
-    }
-    models.set(key, candidate);
-    return { ...info, ms, downloadMs, bytes: data.length, built, format, nnefProblem };
   },
 
   /**
@@ -541,6 +552,7 @@ function loadEngine(progress = () => {}, pkg = enginePkg) {
       const streaming = response.headers.get('Content-Type')?.startsWith('application/wasm');
       const source = streaming ? response : new Uint8Array(await response.arrayBuffer());
       const exports = await init({ module_or_path: source });
+      engineLoaded();
       return { memory: exports.memory, bytes: loaded, name: ENGINE.name, file: ENGINE.file };
     })();
     engine.catch(() => (engine = null)); // a failed load can be retried
@@ -601,17 +613,22 @@ const starters = {
     if (!first) return null;
     const started = performance.now();
     // Either file's download may have started when the request arrived (worker.js).
-    const fetchFile = (file, options) => download(file, { ...options, onProgress: progress, signal, started: takeStartedDownload(file, signal) });
+    const fileOptions = (file, options = {}) => ({ ...options, onProgress: progress, signal, started: takeStartedDownload(file, signal) });
     const onnx = (nnefProblem = null) =>
-      fetchFile(url, { expectedBytes }).then((data) => ({ data, downloadMs: performance.now() - started, format: 'onnx', nnefProblem }));
+      download(url, fileOptions(url, { expectedBytes })).then((data) => ({ data, downloadMs: performance.now() - started, format: 'onnx', nnefProblem }));
     // `nnef` ({url}, beside a shipped model's ONNX file): the same model's decluttered graph, fetched
-    // instead of the ONNX file when the model needs no gradient graph built; the ONNX file if it
-    // cannot be fetched.
+    // instead of the ONNX file when the model needs no gradient graph built, and read by the engine
+    // as it arrives; the ONNX file if it cannot be fetched.
     if (first === url) return onnx();
-    return fetchFile(nnef.url).then(
+    const reading = readWhileDownloading(signal);
+    return downloadChunks(nnef.url, reading.push, fileOptions(nnef.url)).then(
       // With the ONNX download, for the handler to fall back on if the NNEF file does not load.
-      (data) => ({ data, downloadMs: performance.now() - started, format: 'nnef', nnefProblem: null, fetchOnnx: onnx }),
+      (bytes) => {
+        reading.end(bytes);
+        return { nnef: reading, downloadMs: performance.now() - started, format: 'nnef', nnefProblem: null, fetchOnnx: onnx };
+      },
       (e) => {
+        reading.discard();
         if (signal.aborted || e?.name === 'AbortError') throw e;
         console.warn(`could not fetch ${nnef.url} (${e?.message}); fetching ${url} instead`);
         return onnx(e?.message ?? String(e));
@@ -619,6 +636,88 @@ const starters = {
     );
   },
 };
+
+/**
+ * A model's NNEF file read by the engine while it downloads (an NnefLoader), so that at its last
+ * byte only tract's building of the graph and the plans remain. Each piece is pushed as it arrives;
+ * those that arrive before the engine has loaded wait here until it has. This runs outside the
+ * queue of requests, between them, which is safe: a push touches nothing but its own loader. The
+ * load handler then calls finish() (or discard(), which also an abort does, so that no loader is
+ * left unfreed). What push throws is kept for finish: a refused file falls back to the ONNX file
+ * there, and a trap ends this engine as it would anywhere.
+ */
+function readWhileDownloading(signal) {
+  let loader = null;
+  let waiting = [];
+  let failed = null;
+  let discarded = false;
+  let ended = false;
+  let lastPushMs = 0;
+  // The engine's work on the file after its last byte came: the last piece's, and those that came
+  // before the engine had loaded, if it loaded after the last byte.
+  let pushedAfterEndMs = 0;
+  const reading = {
+    /** Bytes of the file, once it has all come. */
+    bytes: 0,
+    /** Bytes the engine read before the last one came (the rest, if it loaded later, once it had). */
+    readWhileDownloadingBytes: 0,
+    push(chunk) {
+      if (discarded || failed) return;
+      if (!loader) {
+        waiting.push(chunk);
+        return;
+      }
+      const started = performance.now();
+      try {
+        loader.push(chunk);
+      } catch (e) {
+        failed = e;
+        if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
+      }
+      lastPushMs = performance.now() - started;
+      if (ended) pushedAfterEndMs += lastPushMs;
+      else if (!failed) reading.readWhileDownloadingBytes += chunk.byteLength;
+    },
+    end(bytes) {
+      reading.bytes = bytes;
+      ended = true;
+      if (loader) pushedAfterEndMs = lastPushMs;
+    },
+    /** → {model, ms: the engine's work after the last byte}; throws what the engine found wrong. */
+    finish() {
+      start();
+      if (failed) throw failed;
+      if (!loader) throw abortError(); // discarded: the load was stopped
+      const started = performance.now();
+      const finishing = loader;
+      loader = null; // finish() takes it, whatever the outcome
+      discarded = true;
+      const model = finishing.finish();
+      return { model, ms: pushedAfterEndMs + performance.now() - started };
+    },
+    discard() {
+      discarded = true;
+      waiting = [];
+      loader?.free();
+      loader = null;
+    },
+  };
+  // Once the engine is there: a loader, and the pieces that came before it.
+  const start = () => {
+    if (loader || discarded || failed) return;
+    try {
+      loader = new NnefLoader();
+    } catch (e) {
+      failed = e;
+      if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
+      return;
+    }
+    for (const chunk of waiting.splice(0)) reading.push(chunk);
+  };
+  engineReady.then(start);
+  signal.addEventListener('abort', reading.discard, { once: true });
+  return reading;
+}
 
 async function handle({ id, op, args } = {}, early) {
   const progress = (p) => self.postMessage({ id, progress: p });

@@ -658,6 +658,25 @@ fn load_ab(model: &PathBuf, nnef: Option<&PathBuf>, runs: usize) -> AnyResult<()
         let all: Vec<String> = totals[w].iter().map(|t| format!("{t:.0}")).collect();
         println!("  {way}: total {:>8.1}  ({})  [{}]", median_of(totals[w].clone()), parts.join(", "), all.join(" "));
     }
+    // The NNEF file read as it downloads, in 64 kB pieces (as a browser hands them over): the
+    // reading done while it arrives, and the work left after its last byte.
+    let (mut arriving, mut after) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let mut stream = fgsm_wasm::nnef::NnefStream::new();
+        for piece in tar.chunks(1 << 16) {
+            stream.push(piece)?;
+        }
+        arriving.push(start.elapsed().as_secs_f64() * 1e3);
+        let start = Instant::now();
+        Model::from_nnef_stream(stream)?;
+        after.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "  nnef read as it arrives (64 kB pieces): {:.1} while it arrives, {:.1} after its last byte",
+        median_of(arriving),
+        median_of(after)
+    );
     // Same answers: logits and input gradient of a fixed image, both ways.
     let n = models[0].input_len();
     let image: Vec<f32> = (0..n).map(|i| (i % 11) as f32 / 11.0).collect();

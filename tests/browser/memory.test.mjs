@@ -1,7 +1,8 @@
 // The engine's memory stays flat (issue 9, item 3): the wasm memory of a worker (worker.js, driven
 // through the page's own WorkerClient, without a widget beside it) after 1,000 FGSM attacks on
 // MNIST digits, each on a new image (so a new session each time, the old one freed), and after
-// 20 load/free cycles and 20 replacements of a model under one key. WebAssembly memory never
+// 20 load/free cycles and 20 replacements of a model under one key (also from its NNEF file, read
+// as it downloads, and 20 such loads stopped mid-way). WebAssembly memory never
 // shrinks, so a leak shows as growth; the figures are printed, and growth after a warm-up must
 // stay under CEILING.
 //
@@ -93,6 +94,41 @@ test('20 load/free cycles and 20 replacements of a model leave the wasm memory f
   assert.ok(r.cycled - r.warm <= CEILING, `growth over 18 load/free cycles: ${mb(r.cycled - r.warm)}`);
   assert.ok(r.replaced - r.warmReplaced <= CEILING, `growth over 18 replacements: ${mb(r.replaced - r.warmReplaced)}`);
   assert.equal(r.models, 2, 'the attacked model and the replaced one; the cycled one is gone');
+});
+
+test('20 loads of a model from its NNEF file under one key, and 20 stopped mid-way, leave the wasm memory flat', async () => {
+  // Each reads the file as it downloads into a loader of its own: a finished load hands it on to
+  // the model, and a stopped one must free it (an unfreed loader keeps the weights read so far).
+  const r = await inPage(async ({ client, url }) => {
+    const nnef = { url: new URL('/models/mnist/model.nnef.tar', location.href).href };
+    const memory = async () => (await client.call('memory')).bytes;
+    const formats = new Set();
+    const load = async () => formats.add((await client.call('load', { key: 'nnef', url, nnef })).format);
+    const stopped = async () => {
+      const controller = new AbortController();
+      // Stopped at its first news: while it downloads, or once it is all there and waits its turn.
+      const onProgress = () => controller.abort();
+      const loading = client.call('load', { key: 'stopped', url, nnef }, { signal: controller.signal, onProgress });
+      return loading.then(() => 'loaded', (e) => e.name);
+    };
+    for (let i = 0; i < 2; i++) await load();
+    const warm = await memory();
+    for (let i = 2; i < 20; i++) await load();
+    const replaced = await memory();
+    const outcomes = new Set();
+    for (let i = 0; i < 2; i++) outcomes.add(await stopped());
+    const warmStopped = await memory();
+    for (let i = 2; i < 20; i++) outcomes.add(await stopped());
+    return { warm, replaced, warmStopped, stopped: await memory(), formats: [...formats], outcomes: [...outcomes], models: (await client.call('memory')).models };
+  });
+  console.log(
+    `# wasm memory: ${mb(r.warm)} after 2 loads of MNIST from NNEF under one key, ${mb(r.replaced)} after 20 (growth ${mb(r.replaced - r.warm)}); ` +
+      `${mb(r.warmStopped)} after 2 loads stopped mid-way, ${mb(r.stopped)} after 20 (growth ${mb(r.stopped - r.warmStopped)}; ${r.outcomes.join(', ')})`,
+  );
+  assert.deepEqual(r.formats, ['nnef']);
+  assert.ok(r.outcomes.includes('AbortError'), r.outcomes.join(', '));
+  assert.ok(r.replaced - r.warm <= CEILING, `growth over 18 replacements: ${mb(r.replaced - r.warm)}`);
+  assert.ok(r.stopped - r.warmStopped <= CEILING, `growth over 18 stopped loads: ${mb(r.stopped - r.warmStopped)}`);
 });
 
 test('a model the widgets no longer use is freed: Engine.release counts its users', async () => {

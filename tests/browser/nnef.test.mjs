@@ -56,7 +56,7 @@ test('the worker loads MNIST from NNEF with the ONNX answers, and falls back to 
       ['damaged', { url, nnef: nnef('/models/mnist/test-digits.bin') }],
     ]) {
       const loaded = await call('load', { key, ...args });
-      out[key] = { ok: loaded.ok, error: loaded.error, fatal: loaded.fatal, format: loaded.result?.format, nnefProblem: loaded.result?.nnefProblem };
+      out[key] = { ok: loaded.ok, error: loaded.error, fatal: loaded.fatal, format: loaded.result?.format, nnefProblem: loaded.result?.nnefProblem, bytes: loaded.result?.bytes, readWhileDownloadingBytes: loaded.result?.readWhileDownloadingBytes, ms: loaded.result?.ms };
     }
     // Same answers from the two loads: the page's operations take the model's key.
     const { engine } = { engine: await import('/pkg/fgsm_wasm.js') };
@@ -69,6 +69,20 @@ test('the worker loads MNIST from NNEF with the ONNX answers, and falls back to 
     const [ga, gb] = [a.inputGradient(x, 3), b.inputGradient(x, 3)];
     out.same = { probs: pa.every((v, i) => v === pb[i]), grad: ga.grad.every((v, i) => v === gb.grad[i]), loss: ga.loss === gb.loss };
     out.stages = b.loadStages.map((s) => s.stage);
+    // The same file pushed into an NnefLoader in pieces, as the worker does while it downloads.
+    const loader = new engine.NnefLoader();
+    for (let at = 0; at < tar.length; at += 4099) loader.push(tar.subarray(at, at + 4099));
+    const c = loader.finish();
+    const gc = c.inputGradient(x, 3);
+    out.streamed = { probs: c.predict(x).every((v, i) => v === pa[i]), grad: gc.grad.every((v, i) => v === ga.grad[i]), stages: c.loadStages.map((s) => s.stage) };
+    const refusing = new engine.NnefLoader();
+    refusing.push(tar.subarray(0, 5000));
+    try {
+      refusing.finish();
+      out.streamedCut = 'loaded';
+    } catch (e) {
+      out.streamedCut = `${e.constructor.name}: ${e.message}`;
+    }
     const bad = tar.slice();
     bad[1000] ^= 4;
     try {
@@ -80,7 +94,8 @@ test('the worker loads MNIST from NNEF with the ONNX answers, and falls back to 
     worker.terminate();
     return out;
   });
-  assert.deepEqual(results.onnx, { ok: true, error: undefined, fatal: undefined, format: 'onnx', nnefProblem: null });
+  const { ok, error, fatal, format, nnefProblem, readWhileDownloadingBytes } = results.onnx;
+  assert.deepEqual({ ok, error, fatal, format, nnefProblem, readWhileDownloadingBytes }, { ok: true, error: undefined, fatal: undefined, format: 'onnx', nnefProblem: null, readWhileDownloadingBytes: 0 });
   assert.equal(results.nnef.format, 'nnef', JSON.stringify(results.nnef));
   assert.equal(results.missing.ok, true, JSON.stringify(results.missing));
   assert.equal(results.missing.format, 'onnx');
@@ -90,6 +105,11 @@ test('the worker loads MNIST from NNEF with the ONNX answers, and falls back to 
   assert.match(results.damaged.nnefProblem, /NNEF/);
   assert.deepEqual(results.same, { probs: true, grad: true, loss: true });
   assert.deepEqual(results.stages, ['read nnef', 'forward plan', 'gradient plan']);
+  assert.deepEqual(results.streamed, { probs: true, grad: true, stages: results.stages });
+  assert.match(results.streamedCut, /^Error: not a readable NNEF file: .*damaged/s);
+  // The engine was there from the first load on, so it read every piece of the NNEF file as it came.
+  assert.equal(results.nnef.readWhileDownloadingBytes, results.nnef.bytes, JSON.stringify(results.nnef));
+  console.log(`MNIST from NNEF, read as it came: ${results.nnef.ms.toFixed(1)} ms of work after the last byte`);
   assert.match(results.corrupt, /^Error: not a readable NNEF file: .*damaged/s);
   // The fallbacks warn (console.warn); the missing file's 404 is the one expected error.
   assertClean(page, /404|Failed to load resource/);

@@ -55,31 +55,8 @@ export async function fetchWithProgress(url, { onProgress = null, signal = undef
 
 /** The body of `url` as bytes (options as for fetchWithProgress). */
 export async function download(url, options = {}) {
-  const response = await fetchWithProgress(url, options);
-  try {
-    return await bodyBytes(response);
-  } catch (e) {
-    if (options.signal?.aborted || e.name === 'AbortError') throw abortError();
-    throw e.message?.startsWith('could not load') ? e : new Error(`could not load ${url}: ${e.message}`);
-  }
-}
-
-/**
- * A response's body as bytes, read chunk by chunk rather than by arrayBuffer(): a body that fails
- * part-way (a download the page handed to the worker that ended in an HTTP error, say) then keeps
- * its own message, where arrayBuffer() says only "Failed to fetch".
- */
-async function bodyBytes(response) {
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
   const chunks = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    length += value.byteLength;
-  }
+  const length = await downloadChunks(url, (chunk) => chunks.push(chunk), options);
   const bytes = new Uint8Array(length);
   let at = 0;
   for (const chunk of chunks) {
@@ -87,6 +64,32 @@ async function bodyBytes(response) {
     at += chunk.byteLength;
   }
   return bytes;
+}
+
+/**
+ * Downloads `url` (options as for fetchWithProgress), handing each piece of its body to
+ * `onChunk(bytes)` as it arrives, for a reader that works on a file while it downloads.
+ * `onChunk` must not throw. → the number of bytes.
+ * The body is read chunk by chunk rather than by arrayBuffer(): a body that fails part-way (a
+ * download the page handed to the worker that ended in an HTTP error, say) then keeps its own
+ * message, where arrayBuffer() says only "Failed to fetch".
+ */
+export async function downloadChunks(url, onChunk, options = {}) {
+  const response = await fetchWithProgress(url, options);
+  if (!response.body) return 0;
+  try {
+    const reader = response.body.getReader();
+    let length = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return length;
+      onChunk(value);
+      length += value.byteLength;
+    }
+  } catch (e) {
+    if (options.signal?.aborted || e.name === 'AbortError') throw abortError();
+    throw e.message?.startsWith('could not load') ? e : new Error(`could not load ${url}: ${e.message}`);
+  }
 }
 
 /** The body of `url` as JSON, with the file named when it is not valid JSON. */
