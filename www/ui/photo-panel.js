@@ -133,6 +133,9 @@ export async function usePicture(v, file, meta, token = v.tokens.begin('photo'))
 /** Shows the photo with its crop and caption, and attacks it. */
 export function showPhoto(v, photo) {
   const { decoded, meta, sample } = photo;
+  const s = sample !== null ? samples(v).list[sample] : null;
+  // First, so that the worker attacks while this thread draws the photo and its caption.
+  v.setImage(decoded.pixels, { trueLabel: null, key: photo.key, image: s ? sampleName(s) : null });
   const canvas = v.$('photo-source');
   drawCrop(canvas, decoded);
   const { source, crop, width, height } = decoded;
@@ -151,12 +154,10 @@ export function showPhoto(v, photo) {
         ? `The model sees all of it, scaled to ${width} × ${height}.`
         : `The model sees the outlined centre ${square} at ${width} × ${height}${cropNote(v, v.state.model)}.`,
   ];
-  const s = sample !== null ? samples(v).list[sample] : null;
   if (s) parts.push(' ', credit(s));
   v.$('photo-caption').replaceChildren(...parts);
   markSample(v);
   showSuggestion(v, s);
-  v.setImage(decoded.pixels, { trueLabel: null, key: photo.key, image: s ? sampleName(s) : null });
   revealThumbnails(v);
 }
 
