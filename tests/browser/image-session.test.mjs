@@ -235,3 +235,34 @@ test('fast digit changes, drawing and the slider at once never name a freed imag
   assertClean(page);
   await page.close();
 });
+
+test('an image set with its gradient: the same attack, and the first attack reports the gradient pass it cost', async () => {
+  const page = await openPage();
+  const r = await page.evaluate(async () => {
+    const { WorkerClient } = await import('/ui/worker-client.js');
+    const { TestDigits } = await import('/ui/test-digits.js');
+    const client = new WorkerClient(() => new Worker('/worker.js', { type: 'module' }));
+    await client.call('init', { pkg: new URL('/pkg/', location.href).href });
+    await client.call('load', { key: 'm', url: new URL('/models/mnist/model.onnx', location.href).href });
+    const card = await (await fetch('/models/mnist/model.json')).json();
+    const digits = new TestDigits(new Uint8Array(await (await fetch('/models/mnist/test-digits.bin')).arrayBuffer()), card.test_digits.count);
+    const out = [];
+    for (const withGradient of [false, true]) {
+      const set = await client.call('setImage', { model: 'm', slot: `s${withGradient}`, pixels: digits.pixels(3), withGradient });
+      const first = await client.call('attack', { image: set.image, eps: 0.2 });
+      const again = await client.call('attack', { image: set.image, eps: 0.1 });
+      out.push({ prediction: set.prediction, probs: [...set.probs], label: first.label, adversarial: [...first.adversarialProbs], gradient: [first.ms.gradient, again.ms.gradient] });
+    }
+    return out;
+  });
+  const [plain, withGradient] = r;
+  assert.equal(withGradient.prediction, plain.prediction);
+  assert.equal(withGradient.label, plain.label);
+  assert.deepEqual(withGradient.adversarial, plain.adversarial, 'the same adversarial reading');
+  for (const [i, p] of plain.probs.entries()) assert.ok(Math.abs(p - withGradient.probs[i]) < 1e-6, `clean probability ${i}`);
+  // What the page says a new image cost ("a forward and backward pass, then a forward pass").
+  assert.deepEqual(plain.gradient, [true, false]);
+  assert.deepEqual(withGradient.gradient, [true, false], 'the gradient taken at setImage is reported by the first attack');
+  assertClean(page);
+  await page.close();
+});
