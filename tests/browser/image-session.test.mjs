@@ -60,6 +60,20 @@ async function slide(page, eps) {
   );
 }
 
+/** A worker client on `page` with the MNIST model loaded under the key 'm', and its test digits: window.mnist = {client, digits}. */
+async function mnistWorker(page) {
+  await page.evaluate(async () => {
+    const { WorkerClient } = await import('/ui/worker-client.js');
+    const { TestDigits } = await import('/ui/test-digits.js');
+    const client = new WorkerClient(() => new Worker('/worker.js', { type: 'module' }));
+    await client.call('init', { pkg: new URL('/pkg/', location.href).href });
+    await client.call('load', { key: 'm', url: new URL('/models/mnist/model.onnx', location.href).href });
+    const card = await (await fetch('/models/mnist/model.json')).json();
+    const digits = new TestDigits(new Uint8Array(await (await fetch('/models/mnist/test-digits.bin')).arrayBuffer()), card.test_digits.count);
+    window.mnist = { client, digits };
+  });
+}
+
 test('a slider step names the image the page set once; it never sends the pixels again', async () => {
   const page = await openPage();
   const opening = await messages(page);
@@ -109,14 +123,9 @@ test('a slider step names the image the page set once; it never sends the pixels
 
 test('a request naming a replaced, unloaded or unknown image fails in plain words', async () => {
   const page = await openPage();
+  await mnistWorker(page);
   const r = await page.evaluate(async () => {
-    const { WorkerClient } = await import('/ui/worker-client.js');
-    const { TestDigits } = await import('/ui/test-digits.js');
-    const client = new WorkerClient(() => new Worker('/worker.js', { type: 'module' }));
-    await client.call('init', { pkg: new URL('/pkg/', location.href).href });
-    await client.call('load', { key: 'm', url: new URL('/models/mnist/model.onnx', location.href).href });
-    const card = await (await fetch('/models/mnist/model.json')).json();
-    const digits = new TestDigits(new Uint8Array(await (await fetch('/models/mnist/test-digits.bin')).arrayBuffer()), card.test_digits.count);
+    const { client, digits } = window.mnist;
     const error = (promise) => promise.then(() => 'no error', (e) => e.message);
     const first = await client.call('setImage', { model: 'm', slot: 'a', pixels: digits.pixels(0) });
     const ok = await client.call('attack', { image: first.image, eps: 0.1 });
@@ -238,14 +247,9 @@ test('fast digit changes, drawing and the slider at once never name a freed imag
 
 test('an image set with its gradient: the same attack, and the first attack reports the gradient pass it cost', async () => {
   const page = await openPage();
+  await mnistWorker(page);
   const r = await page.evaluate(async () => {
-    const { WorkerClient } = await import('/ui/worker-client.js');
-    const { TestDigits } = await import('/ui/test-digits.js');
-    const client = new WorkerClient(() => new Worker('/worker.js', { type: 'module' }));
-    await client.call('init', { pkg: new URL('/pkg/', location.href).href });
-    await client.call('load', { key: 'm', url: new URL('/models/mnist/model.onnx', location.href).href });
-    const card = await (await fetch('/models/mnist/model.json')).json();
-    const digits = new TestDigits(new Uint8Array(await (await fetch('/models/mnist/test-digits.bin')).arrayBuffer()), card.test_digits.count);
+    const { client, digits } = window.mnist;
     const out = [];
     for (const withGradient of [false, true]) {
       const set = await client.call('setImage', { model: 'm', slot: `s${withGradient}`, pixels: digits.pixels(3), withGradient });
