@@ -96,10 +96,11 @@ test('20 load/free cycles and 20 replacements of a model leave the wasm memory f
   assert.equal(r.models, 2, 'the attacked model and the replaced one; the cycled one is gone');
 });
 
-test('20 loads of a model from its NNEF file under one key, and 20 stopped mid-way, leave the wasm memory flat', async () => {
+test('24 loads of a model from its NNEF file under one key, and 24 stopped mid-way, leave the wasm memory flat', async () => {
   // Each reads the file as it downloads into a loader of its own: a finished load hands it on to
   // the model, and a stopped one must free it (an unfreed loader keeps the weights read so far).
   const r = await inPage(async ({ client, url }) => {
+    const WARM = 6;
     const nnef = { url: new URL('/models/mnist/model.nnef.tar', location.href).href };
     const memory = async () => (await client.call('memory')).bytes;
     const formats = new Set();
@@ -111,24 +112,29 @@ test('20 loads of a model from its NNEF file under one key, and 20 stopped mid-w
       const loading = client.call('load', { key: 'stopped', url, nnef }, { signal: controller.signal, onProgress });
       return loading.then(() => 'loaded', (e) => e.name);
     };
-    for (let i = 0; i < 2; i++) await load();
+    // Six loads to warm up: the file comes in pieces of varying sizes, so the allocator's peak
+    // is not always reached by the second (one run grew 4.2 MB once, at the third load).
+    for (let i = 0; i < WARM; i++) await load();
     const warm = await memory();
-    for (let i = 2; i < 20; i++) await load();
+    for (let i = WARM; i < WARM + 18; i++) await load();
     const replaced = await memory();
     const outcomes = new Set();
-    for (let i = 0; i < 2; i++) outcomes.add(await stopped());
+    for (let i = 0; i < WARM; i++) outcomes.add(await stopped());
     const warmStopped = await memory();
-    for (let i = 2; i < 20; i++) outcomes.add(await stopped());
+    for (let i = WARM; i < WARM + 18; i++) outcomes.add(await stopped());
     return { warm, replaced, warmStopped, stopped: await memory(), formats: [...formats], outcomes: [...outcomes], models: (await client.call('memory')).models };
   });
   console.log(
-    `# wasm memory: ${mb(r.warm)} after 2 loads of MNIST from NNEF under one key, ${mb(r.replaced)} after 20 (growth ${mb(r.replaced - r.warm)}); ` +
-      `${mb(r.warmStopped)} after 2 loads stopped mid-way, ${mb(r.stopped)} after 20 (growth ${mb(r.stopped - r.warmStopped)}; ${r.outcomes.join(', ')})`,
+    `# wasm memory: ${mb(r.warm)} after 6 loads of MNIST from NNEF under one key, ${mb(r.replaced)} after 24 (growth ${mb(r.replaced - r.warm)}); ` +
+      `${mb(r.warmStopped)} after 6 loads stopped mid-way, ${mb(r.stopped)} after 24 (growth ${mb(r.stopped - r.warmStopped)}; ${r.outcomes.join(', ')})`,
   );
   assert.deepEqual(r.formats, ['nnef']);
   assert.ok(r.outcomes.includes('AbortError'), r.outcomes.join(', '));
-  assert.ok(r.replaced - r.warm <= CEILING, `growth over 18 replacements: ${mb(r.replaced - r.warm)}`);
-  assert.ok(r.stopped - r.warmStopped <= CEILING, `growth over 18 stopped loads: ${mb(r.stopped - r.warmStopped)}`);
+  // A wider ceiling here: the file comes in pieces of varying sizes, and one grow of up to 4.2 MB
+  // was seen after the warm-up; an unfreed loader grows 9.5 MB over these 18 loads.
+  const ceiling = 6 * MB;
+  assert.ok(r.replaced - r.warm <= ceiling, `growth over 18 replacements: ${mb(r.replaced - r.warm)}`);
+  assert.ok(r.stopped - r.warmStopped <= ceiling, `growth over 18 stopped loads: ${mb(r.stopped - r.warmStopped)}`);
 });
 
 test('a model the widgets no longer use is freed: Engine.release counts its users', async () => {
