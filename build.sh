@@ -146,6 +146,8 @@ build_site() {
   mkdir -p "$next/pkg" "$next/models"
   cp -R www/. "$next/"
   cp target/pkg/glue/fgsm_wasm.js target/pkg/glue/fgsm_wasm.d.ts target/pkg/fgsm_wasm_bg.wasm "$next/pkg/"
+  # The engine's warm-up network (www/engine-warmup.js), beside the engine.
+  target/debug/fgsm nnef --model models/engine-warmup/warmup.onnx --out "$next/pkg/warmup.nnef.tar"
   for card in models/*/model.json; do
     [ -f "$card" ] || continue
     local dir name

@@ -8,8 +8,9 @@ use common::repo_path;
 use fgsm_wasm::model::LoadStage;
 use fgsm_wasm::{Error, Model, nnef};
 
+/// `model`: the ONNX file's path in the repository.
 fn same_answers(model: &str) {
-    let onnx = std::fs::read(repo_path(&format!("models/{model}/model.onnx"))).unwrap();
+    let onnx = std::fs::read(repo_path(model)).unwrap();
     let tar = nnef::onnx_to_nnef(&onnx).unwrap();
     assert_eq!(nnef::onnx_to_nnef(&onnx).unwrap(), tar, "{model}: the same NNEF bytes each time");
     let from_onnx = Model::from_onnx_bytes(&onnx).unwrap();
@@ -37,12 +38,18 @@ fn same_answers(model: &str) {
 
 #[test]
 fn mnist_from_nnef_answers_as_from_onnx() {
-    same_answers("mnist");
+    same_answers("models/mnist/model.onnx");
 }
 
 #[test]
 fn efficientnet_from_nnef_answers_as_from_onnx() {
-    same_answers("efficientnet-lite0");
+    same_answers("models/efficientnet-lite0/model.onnx");
+}
+
+/// The engine's warm-up network (models/engine-warmup), which the worker loads from NNEF.
+#[test]
+fn warmup_network_from_nnef_answers_as_from_onnx() {
+    same_answers("models/engine-warmup/warmup.onnx");
 }
 
 /// A plain-words error: the NNEF error (or a size limit), saying what to do, never tract's panic.

@@ -14,6 +14,7 @@ import { fetchWithProgress, download, downloadChunks, abortError } from './ui/do
 import { argmax } from './ui/format.js';
 import { ENGINE, DEFAULT_PKG, engineUrl, firstModelFile } from './ui/engine-files.js';
 import { takeStartedDownload } from './worker.js';
+import { shouldWarmUp, warmUp } from './engine-warmup.js';
 
 /** The smallest module that uses a SIMD128 instruction (as in the wasm-feature-detect package). */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
@@ -58,7 +59,9 @@ const handlers = {
    * Progress: {loaded, total} while downloading, then {phase: 'build'} if building, then {phase: 'prepare', format}.
    * → {inputShape, numClasses, ms (preparation once the file was there: for an NNEF file, the work
    * left after its last byte), downloadMs, bytes, built, format, nnefProblem,
-   * readWhileDownloadingBytes (how much of the NNEF file the engine read before its last byte came)}
+   * readWhileDownloadingBytes (how much of the NNEF file the engine read before its last byte came),
+   * warmUp ({steps, ms} when the engine warmed up while the file downloaded, ms null if it still
+   * runs; see engine-warmup.js)}
    */
   async load({ key, url, file, build = null }, progress, signal, early) {
     let data = null;
@@ -132,7 +135,7 @@ const handlers = {
       }
       models.set(key, candidate);
       const bytes = format === 'nnef' ? nnef.bytes : data.length;
-      return { ...info, ms, downloadMs, bytes, built, format, nnefProblem, readWhileDownloadingBytes: format === 'nnef' ? nnef.readWhileDownloadingBytes : 0 };
+      return { ...info, ms, downloadMs, bytes, built, format, nnefProblem, readWhileDownloadingBytes: format === 'nnef' ? nnef.readWhileDownloadingBytes : 0, warmUp: nnef?.warmUp ? { ...nnef.warmUp } : null };
     } finally {
       nnef?.discard(); // a loader that was not finished (the engine failed, the load was stopped)
     }
@@ -661,11 +664,14 @@ function readWhileDownloading(signal) {
   // The engine's work on the file after its last byte came: the last piece's, and those that came
   // before the engine had loaded, if it loaded after the last byte.
   let pushedAfterEndMs = 0;
+  const begun = performance.now();
   const reading = {
     /** Bytes of the file, once it has all come. */
     bytes: 0,
     /** Bytes the engine read before the last one came (the rest, if it loaded later, once it had). */
     readWhileDownloadingBytes: 0,
+    /** The engine's warm-up while this file downloaded (engine-warmup.js): {steps, ms}, or null if none ran. */
+    warmUp: null,
     push(chunk) {
       if (discarded || failed) return;
       if (!loader) {
@@ -718,6 +724,17 @@ function readWhileDownloading(signal) {
       return;
     }
     for (const chunk of waiting.splice(0)) reading.push(chunk);
+    if (!ended && shouldWarmUp(performance.now() - begun)) {
+      const warming = warmUp(enginePkg, () => !ended && !discarded);
+      reading.warmUp = warming.state;
+      warming.ended.catch(
+        (e) => {
+          if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
+          // Only a loss of time: the model loads as it would have.
+          console.warn(`the engine's warm-up failed (${e?.message ?? e})`);
+        },
+      );
+    }
   };
   engineReady.then(start);
   signal.addEventListener('abort', reading.discard, { once: true });

@@ -73,7 +73,7 @@ console.log(`bytes on the wire before it: ${(total / 1e6).toFixed(2)} MB in ${me
 for (const f of [...median.files].sort((a, b) => b.bytes - a.bytes).slice(0, 5)) {
   console.log(`  ${(f.bytes / 1e6).toFixed(3).padStart(7)} MB  ${new URL(f.url).pathname}`);
 }
-const model = median.files.find((f) => /\.(onnx|nnef\.tar)$/.test(f.url));
+const model = median.files.find((f) => /\/models\/[^/]+\/model\.(onnx|nnef\.tar)$/.test(f.url));
 if (model) {
   console.log(`its model: asked for at ${(model.start / 1000).toFixed(2)} s, last byte at ${(model.end / 1000).toFixed(2)} s, prepared in ${(median.prepareMs / 1000).toFixed(2)} s; then ${((median.ms - model.end - median.prepareMs) / 1000).toFixed(2)} s to the verdict`);
 }

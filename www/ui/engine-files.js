@@ -11,6 +11,9 @@ export const DEFAULT_PKG = new URL('../pkg/', import.meta.url).href;
 /** The engine's file in the folder `pkg`. */
 export const engineUrl = (pkg) => new URL(ENGINE.file, pkg ?? DEFAULT_PKG).href;
 
+/** The small network the worker warms the engine up with (www/engine-warmup.js), beside the engine. */
+export const warmupUrl = (pkg) => new URL('warmup.nnef.tar', pkg ?? DEFAULT_PKG).href;
+
 /**
  * The file a `load` request downloads first: a shipped model's NNEF file when it needs no gradient
  * graph built (`nnef`: {url}), else its ONNX file (`url`); null for a reader's own file.

@@ -205,7 +205,7 @@ class Engine {
         : null;
       // The file the worker used, for the service worker to keep (sw-register.js).
       entry.files = [info.format === 'nnef' ? nnef.url : url];
-      return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms, format: info.format } };
+      return { key, info, card, digits, kind: kindOf(info.inputShape), timing: { bytes: info.bytes, downloadMs: info.downloadMs, prepareMs: info.ms, format: info.format, warmUp: info.warmUp ?? null } };
     })();
     entry = { promise, waiters: 0, users: 0, controller, listeners, url, nnef: Boolean(nnef), files: null };
     this.#models.set(url, entry);

@@ -66,6 +66,8 @@ export function renderSpeed(v) {
   const rows = [];
   if (engine) rows.push(['Engine', `${engine.name} (${bytes(engine.bytes)}, loaded in ${seconds(engine.ms)})`]);
   if (timing.downloadMs != null) rows.push(['Model download', `${bytes(timing.bytes)} in ${seconds(timing.downloadMs)}`]);
+  // engine-warmup.js: a small network run while the model downloaded, so that its first passes ran in compiled code.
+  if (timing.warmUp?.steps && timing.warmUp.ms != null) rows.push(['Engine warm-up', `${seconds(timing.warmUp.ms)}, while the model downloaded`]);
   rows.push(['Preparing the model', `${seconds(timing.prepareMs)} (parse and optimise)`]);
   const { gradientMs, forwardMs } = v.state.speed;
   if (gradientMs != null) rows.push(['FGSM on a new image', `${seconds(gradientMs)} (forward and backward pass for the gradient, forward pass of x′)`]);
