@@ -308,6 +308,9 @@ test('a photo brought by file, paste or drop is cropped and classified; a non-im
   assert.match(refused, /^Could not use notes\.png: this is not a picture the browser can read/);
   assert.match(refused, /keeps the previous photo/);
   await page.screenshot({ path: screenshotPath('photo-bad-file.png') });
+  // The previous photo's ε sweep, stopped when the new file came, runs again to its end.
+  await waitForSweep(page);
+  assert.equal(await page.$eval('#sweep-text', (c) => c.dataset.for), 'photo:1');
   await setEps(page, 2, 'photo:1'); // still working, on the same photo
   await page.click('#photo-alert-close');
 
@@ -491,6 +494,36 @@ test('the page keeps answering while a large photo is decoded and attacked, and 
   assert.ok(shown < 16, `stale slider values were dropped (${shown} of 16 shown)`);
   assert.ok(stalls.timerMax < 1000, `the page's thread never stalled for long (${stalls.timerMax} ms)`);
   assert.equal(await page.inputValue('#eps'), '1');
+  await assertClean(page);
+  await page.close();
+});
+
+test('a new photo does not wait behind the previous one’s sweep or 8-bit check', needsModel, async () => {
+  const page = await openPhotoPage();
+  const first = await page.getAttribute('#results', 'data-for');
+  // While the first photo's ε sweep is still under way (17 passes, one per request)…
+  await page.waitForFunction(() => /\d+ of 17/.test(document.querySelector('fgsm-demo').shadowRoot.querySelector('#sweep-text').textContent), null, { timeout: 60_000 });
+  const next = await page.evaluate(() => {
+    window.__sent = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (message, ...rest) {
+      if (message?.op) window.__sent.push(message.op);
+      return post.call(this, message, ...rest);
+    };
+    const button = [...document.querySelector('fgsm-demo').shadowRoot.querySelectorAll('#samples button')].find((b) => b.getAttribute('aria-pressed') !== 'true');
+    button.click();
+    return `sample:${button.dataset.index}`;
+  });
+  assert.notEqual(next, first.split('@')[0]);
+  await page.waitForSelector(`#results[data-for^="${next}@"]`, { timeout: 60_000 });
+  const sent = await page.evaluate(() => window.__sent);
+  // …the click sends the new photo's decode and then sets it: nothing more for the old photo.
+  const before = sent.slice(0, sent.indexOf('setImage'));
+  assert.ok(sent.includes('setImage'), JSON.stringify(sent));
+  assert.deepEqual(before.filter((op) => op !== 'decode'), [], `requests between the click and the new image: ${JSON.stringify(before)}`);
+  // Its own sweep then runs to the end.
+  await waitForSweep(page);
+  assert.match(await text(page, '#sweep-text'), /ε/);
   await assertClean(page);
   await page.close();
 });

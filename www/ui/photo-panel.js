@@ -58,6 +58,7 @@ export async function loadSample(v, i) {
   const sample = list[i];
   if (!sample) return;
   const token = v.tokens.begin('photo');
+  v.stopImageWork();
   v.$('photo-busy').hidden = false;
   try {
     // The page may have started this download already (engine.js, startEarly).
@@ -68,6 +69,7 @@ export async function loadSample(v, i) {
     if (token.current) {
       v.$('photo-busy').hidden = true;
       v.alerts.report(e, `Could not load the sample ${sample.title ?? sample.file}`, 'photo-alert');
+      v.resumeImageWork();
     }
   } finally {
     revealThumbnails(v);
@@ -77,6 +79,7 @@ export async function loadSample(v, i) {
 /** A picture from a URL (the `image` attribute). */
 export async function loadPictureUrl(v, url) {
   const token = v.tokens.begin('photo');
+  v.stopImageWork();
   const name = decodeURIComponent(url.split(/[?#]/)[0].split('/').pop() || url);
   v.$('photo-busy').hidden = false;
   try {
@@ -86,6 +89,7 @@ export async function loadPictureUrl(v, url) {
     if (token.current) {
       v.$('photo-busy').hidden = true;
       v.alerts.report(e, `Could not load the picture ${name}`, 'photo-alert');
+      v.resumeImageWork();
     }
   } finally {
     revealThumbnails(v);
@@ -99,6 +103,7 @@ export async function loadPictureUrl(v, url) {
 export async function usePicture(v, file, meta, token = v.tokens.begin('photo')) {
   const m = v.state.model;
   const [, channels, height, width] = m.info.inputShape;
+  v.stopImageWork();
   v.$('photo-busy').hidden = false;
   try {
     const args = { file, width, height, channels, cropFraction: v.cropFractionOf(m) };
@@ -125,6 +130,7 @@ export async function usePicture(v, file, meta, token = v.tokens.begin('photo'))
     const message = e instanceof Error ? e.message : String(e);
     const keeps = v.state.photo ? ' The page keeps the previous photo.' : '';
     v.alerts.show(`Could not use ${meta.name}: ${message.replace(/\.?$/, '.')}${keeps}`, 'photo-alert');
+    v.resumeImageWork();
   } finally {
     if (token.current) v.$('photo-busy').hidden = true;
   }

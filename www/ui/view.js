@@ -406,6 +406,27 @@ export class DemoView {
   }
 
   /**
+   * The current image's work still to come (its sweep's next chunks, its 8-bit check, a waiting
+   * attack) stops: a new image replaces it, or is on its way (a photo being fetched or decoded),
+   * and that work would hold the worker up before the new image's decode. Requests that name the
+   * current image in the worker must also not reach it after the new one replaced it.
+   */
+  stopImageWork() {
+    this.lanes.attack.drop();
+    this.lanes.check.drop();
+    this.lanes.sweep.drop();
+    this.tokens.cancel('sweep');
+    cancelSavedCheck(this);
+  }
+
+  /** A new image that was on its way did not come: the current one's attack and sweep run again. */
+  resumeImageWork() {
+    if (!this.state.ready || !this.state.pixels) return;
+    this.runAttack();
+    runSweep(this);
+  }
+
+  /**
    * Sets the current image (pixels, model) in the worker, once: attacks and sweeps then name it by
    * its id, and a slider step sends no pixels. The worker frees this widget's previous image, so
    * requests for it that are still waiting here are dropped first (they would name a freed image).
@@ -414,10 +435,7 @@ export class DemoView {
     const { state } = this;
     const sent = this.workerImage;
     if (!again && sent && sent.pixels === state.pixels && sent.model === state.model) return;
-    this.lanes.attack.drop();
-    this.lanes.check.drop();
-    this.lanes.sweep.drop();
-    cancelSavedCheck(this);
+    this.stopImageWork();
     // An untargeted FGSM or FGM attack follows, on the model's prediction: the worker learns the
     // prediction in the gradient pass it then needs anyway.
     const withGradient = state.target === null && ['fgsm', 'fgm'].includes(state.method.method);
