@@ -33,8 +33,11 @@ engineRow('MNIST CNN model load', 'mnist', 'load', '≤ 2.0×');
 const pageLoadRow = (title, model, goal) => {
   const m = engines?.models?.[model];
   if (!m?.[OURS]?.loadNnef) return rows.push([title, 'not measured in this run', '', '', goal]);
-  const o = m[OURS];
-  rows.push([title, `${ms(o.loadNnef)} warm, ${ms(o.loadColdNnef)} cold`, `${ms(m[ORT].load)} (ONNX, warm)`, `${ratio(o.loadNnef, m[ORT].load)} warm, ${ratio(o.loadColdNnef, m[ORT].load)} cold`, goal]);
+  const [o, r] = [m[OURS], m[ORT]];
+  // Cold: a new engine's fetch, compile and first model (onnxruntime-web's first session is of the
+  // forward-only copy; ours prepares both plans).
+  const cold = o.engine + o.loadColdNnef;
+  rows.push([title, `${ms(o.loadNnef)} warm; cold, with the engine: ${ms(cold)}`, `${ms(r.load)} (ONNX, warm); cold: ${ms(r.engineAndLoad)}`, `${ratio(o.loadNnef, r.load)} warm, ${ratio(cold, r.engineAndLoad)} cold`, goal]);
 };
 pageLoadRow('EfficientNet-Lite0 model load from NNEF (the page)', 'efficientnet-lite0', '');
 pageLoadRow('MNIST CNN model load from NNEF (the page)', 'mnist', '');
