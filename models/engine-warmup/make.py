@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The engine's warm-up network: EfficientNet-Lite0's architecture at an eighth of its width on
-64×64 images, with random weights, stored and given its gradient graph exactly as the shipped
+"""The engine's warm-up network: EfficientNet-Lite0's architecture at an eighth of its width, with
+half its blocks, on 64×64 images, with random weights, stored and given its gradient graph exactly as the shipped
 photo model is (per-channel int8 weights with DequantizeLinear, `fgsm grad-graph`).
 
 Why: right after the engine is instantiated, the browser runs its code in a first, quick-to-compile
@@ -51,12 +51,15 @@ MAX_REL_ERROR = 1e-4
 
 
 class WarmupNet(lite0.EfficientNetLite0):
-    """EfficientNetLite0's blocks and head, every width divided by WIDTH_DIVISOR (at least 4)."""
+    """EfficientNetLite0's stages and head, every width divided by WIDTH_DIVISOR (at least 4) and
+    half the blocks of each stage (at least one; one stage keeps a skip connection). Measured: the
+    first verdict came as soon after the model's last byte as with all 16 blocks, with 18 kB less to
+    download and 3.2 MB less wasm memory left behind (5.6 MB with all blocks)."""
 
     def __init__(self):
         torch.nn.Module.__init__(self)
         narrow = lambda c: max(4, c // WIDTH_DIVISOR)  # noqa: E731
-        stages = [(r, k, s, e, narrow(ci), narrow(co)) for (r, k, s, e, ci, co) in lite0.STAGES]
+        stages = [(max(1, r // 2), k, s, e, narrow(ci), narrow(co)) for (r, k, s, e, ci, co) in lite0.STAGES]
         stem, head = narrow(32), narrow(1280)
         self._conv_stem = lite0.SameConv(3, stem, 3, SIZE, stride=2)
         self._bn0 = torch.nn.BatchNorm2d(stem, eps=lite0.BN_EPS)
@@ -132,7 +135,8 @@ def main(argv=None):
         "why": "loaded and run once by the worker while a large model downloads, so that the browser has "
                "compiled the engine's hot code in its fast tier before the model arrives",
         "architecture": f"EfficientNet-Lite0's (models/efficientnet-lite0) with every width divided by "
-                        f"{WIDTH_DIVISOR} (at least 4), {CLASSES} classes, input [1, 3, {SIZE}, {SIZE}]",
+                        f"{WIDTH_DIVISOR} (at least 4), half the blocks of each stage (at least one), "
+                        f"{CLASSES} classes, input [1, 3, {SIZE}, {SIZE}]",
         "weights": f"random signs times {WEIGHT} (seed {SEED}), random BatchNorm statistics folded in, "
                    "stored as per-channel int8 with DequantizeLinear, as the photo model's",
         "parameters": int(sum(p.numel() for p in net.parameters())),
