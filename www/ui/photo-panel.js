@@ -53,12 +53,21 @@ function markSample(v) {
   }
 }
 
+/**
+ * A new picture is on its way: it takes the photo token (an older picture still on its way is
+ * dropped), and the current image's work stops, so that the worker is free for the new one.
+ */
+function pictureComing(v) {
+  const token = v.tokens.begin('photo');
+  v.stopImageWork();
+  return token;
+}
+
 export async function loadSample(v, i) {
   const { list, folder } = samples(v);
   const sample = list[i];
   if (!sample) return;
-  const token = v.tokens.begin('photo');
-  v.stopImageWork();
+  const token = pictureComing(v);
   v.$('photo-busy').hidden = false;
   try {
     // The page may have started this download already (engine.js, startEarly).
@@ -78,8 +87,7 @@ export async function loadSample(v, i) {
 
 /** A picture from a URL (the `image` attribute). */
 export async function loadPictureUrl(v, url) {
-  const token = v.tokens.begin('photo');
-  v.stopImageWork();
+  const token = pictureComing(v);
   const name = decodeURIComponent(url.split(/[?#]/)[0].split('/').pop() || url);
   v.$('photo-busy').hidden = false;
   try {
@@ -100,10 +108,9 @@ export async function loadPictureUrl(v, url) {
  * Decodes a picture in the worker (crop and scale to the model's input) and attacks it.
  * `meta`: {name, sample?}.
  */
-export async function usePicture(v, file, meta, token = v.tokens.begin('photo')) {
+export async function usePicture(v, file, meta, token = pictureComing(v)) {
   const m = v.state.model;
   const [, channels, height, width] = m.info.inputShape;
-  v.stopImageWork();
   v.$('photo-busy').hidden = false;
   try {
     const args = { file, width, height, channels, cropFraction: v.cropFractionOf(m) };
