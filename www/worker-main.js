@@ -606,6 +606,11 @@ async function transferables(value) {
 /** The message of the trap that ended this engine, once one has. */
 let trapped = null;
 
+/** Keeps `e` as the trap that ended this engine, if it is one (for errors caught outside a request). */
+function noteTrap(e) {
+  if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
+}
+
 /** The AbortController of each request that has not finished, by id. */
 const controllers = new Map();
 
@@ -683,7 +688,7 @@ function readWhileDownloading(signal) {
         loader.push(chunk);
       } catch (e) {
         failed = e;
-        if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
+        noteTrap(e);
       }
       lastPushMs = performance.now() - started;
       if (ended) pushedAfterEndMs += lastPushMs;
@@ -720,20 +725,18 @@ function readWhileDownloading(signal) {
       loader = new NnefLoader();
     } catch (e) {
       failed = e;
-      if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
+      noteTrap(e);
       return;
     }
     for (const chunk of waiting.splice(0)) reading.push(chunk);
     if (!ended && shouldWarmUp(performance.now() - begun)) {
       const warming = warmUp(enginePkg, () => !ended && !discarded);
       reading.warmUp = warming.state;
-      warming.ended.catch(
-        (e) => {
-          if (e instanceof WebAssembly.RuntimeError) trapped ??= e.message;
-          // Only a loss of time: the model loads as it would have.
-          console.warn(`the engine's warm-up failed (${e?.message ?? e})`);
-        },
-      );
+      warming.ended.catch((e) => {
+        noteTrap(e);
+        // Only a loss of time: the model loads as it would have.
+        console.warn(`the engine's warm-up failed (${e?.message ?? e})`);
+      });
     }
   };
   engineReady.then(start);
