@@ -19,9 +19,6 @@ import { warmupUrl } from './ui/engine-files.js';
  */
 export const WARM_UP_AFTER_DOWNLOADING_MS = 1000;
 
-/** The warm-up network's input side (models/engine-warmup/warmup.json). */
-const SIDE = 64;
-
 /** Set when the warm-up starts: once per engine, since a warm engine stays warm. */
 let warmUpStarted = false;
 
@@ -50,7 +47,7 @@ export function warmUp(pkg, wanted) {
     try {
       state.steps++;
       // Any pixels do: the passes run the same code whatever the values.
-      const pixels = new Float32Array(3 * SIDE * SIDE).map((_, i) => ((i * 7919) % 256) / 255);
+      const pixels = new Float32Array(model.inputShape.reduce((a, b) => a * b)).map((_, i) => ((i * 7919) % 256) / 255);
       await between();
       if (!wanted()) return;
       model.sessionWithGradient(pixels).free(); // the gradient plan, the label chosen in the graph
