@@ -178,12 +178,6 @@ impl NnefLoader {
         Ok(pushed?)
     }
 
-    /// Milliseconds spent in `push` so far.
-    #[wasm_bindgen(getter, js_name = pushMs)]
-    pub fn push_ms(&self) -> f64 {
-        self.push_ms
-    }
-
     /// Checks the file's end and prepares the model; throws an `Error` if the file is damaged or
     /// another build wrote it.
     pub fn finish(self) -> Result<Model, JsValue> {
