@@ -125,7 +125,8 @@ fn choose_label_in_graph(model: &mut TypedModel) -> TractResult<()> {
     let logits = model.outputs[0];
     let consumers = model.outlet_successors(label).to_vec();
     // ArgMax keeps the reduced axis ([1, 1]); `false`: the first of equal maxima, like `argmax` below.
-    let predicted = model.wire_node("label_predicted", Reduce { axes: tvec![1], reducer: Reducer::ArgMax(false) }, &[logits])?;
+    let predicted =
+        model.wire_node("label_predicted", Reduce { axes: tvec![1], reducer: Reducer::ArgMax(false) }, &[logits])?;
     let predicted = model.wire_node("label_predicted_flat", AxisOp::Rm(1), &predicted)?[0];
     let zero = model.add_const("label_zero", tensor1(&[0i64]))?;
     let negative = model.wire_node("label_negative", TypedBinOp(comp_lt(), None), &[label, zero])?[0];

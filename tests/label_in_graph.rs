@@ -38,7 +38,10 @@ fn picks_the_prediction(model: &Model) {
         let mut without = model.session(&x).unwrap();
         assert_eq!(with.prediction(), without.prediction());
         let eps = 2.0 / 255.0;
-        let (a, b) = (with.attack(&Options::new(Method::Fgsm, eps)).unwrap(), without.attack(&Options::new(Method::Fgsm, eps)).unwrap());
+        let (a, b) = (
+            with.attack(&Options::new(Method::Fgsm, eps)).unwrap(),
+            without.attack(&Options::new(Method::Fgsm, eps)).unwrap(),
+        );
         assert_eq!(a.adversarial, b.adversarial, "the same adversarial image");
         assert_eq!(a.label, b.label);
     }

@@ -35,5 +35,9 @@ fn a_new_image_costs_forward_gradient_forward_or_gradient_forward_and_a_slider_s
     let start = plan_runs();
     let mut session = model.session_with_gradient(&digit.pixels).unwrap();
     session.attack(&Options::new(Method::Fgsm, 0.1)).unwrap();
-    assert_eq!(runs_since(start), (1, 1), "new image set with its gradient: the gradient pass, then the adversarial's prediction");
+    assert_eq!(
+        runs_since(start),
+        (1, 1),
+        "new image set with its gradient: the gradient pass, then the adversarial's prediction"
+    );
 }
